@@ -1,0 +1,78 @@
+/**
+ * Typed views of the header fields every transaction needs (Via, CSeq,
+ * Call-ID, From, To, Max-Forwards), parsed on first use and memoized on the
+ * message's headers. Each returns null when the field is absent or malformed;
+ * `validateRequest` says which and why.
+ */
+import type { SipMessage } from './message.js';
+import { parseNameAddr, type NameAddr } from './name-addr.js';
+import { parseVia, type Via } from './via.js';
+
+export interface CSeq {
+  seq: number;
+  method: string;
+}
+
+/** Largest CSeq sequence number: it must be less than 2**31 (RFC 3261 §8.1.1.5). */
+export const MAX_CSEQ = 2 ** 31 - 1;
+
+export function parseCSeq(value: string): CSeq | null {
+  const m = /^([0-9]{1,10})[ \t]+([A-Za-z0-9\-.!%*_+`'~]+)$/.exec(value.trim());
+  if (!m) return null;
+  const seq = Number(m[1]);
+  if (seq > MAX_CSEQ) return null;
+  return { seq, method: m[2] as string };
+}
+
+export function cseqOf(msg: SipMessage): CSeq | null {
+  return msg.headers.memo('cseq', () => {
+    const v = msg.headers.getAll('cseq');
+    return v.length === 1 ? parseCSeq(v[0] as string) : null;
+  });
+}
+
+export function callIdOf(msg: SipMessage): string | null {
+  const v = msg.headers.getAll('call-id');
+  return v.length === 1 && v[0] !== '' ? (v[0] as string) : null;
+}
+
+export function topViaOf(msg: SipMessage): Via | null {
+  return msg.headers.memo('via', () => {
+    const first = msg.headers.get('via');
+    if (first === undefined) return null;
+    const list = msg.headers.list('via');
+    if (list === null || list.length === 0) return null;
+    const r = parseVia(list[0] as string);
+    return r.ok ? r.value : null;
+  });
+}
+
+function singleNameAddr(msg: SipMessage, key: 'from' | 'to'): NameAddr | null {
+  return msg.headers.memo(key, () => {
+    const v = msg.headers.getAll(key);
+    if (v.length !== 1) return null;
+    const r = parseNameAddr(v[0] as string);
+    return r.ok ? r.value : null;
+  });
+}
+
+export function fromOf(msg: SipMessage): NameAddr | null {
+  return singleNameAddr(msg, 'from');
+}
+
+export function toOf(msg: SipMessage): NameAddr | null {
+  return singleNameAddr(msg, 'to');
+}
+
+export function tagOf(na: NameAddr | null): string | null {
+  return na?.params.get('tag') ?? null;
+}
+
+/** Max-Forwards as a number; undefined when absent, null when malformed. */
+export function maxForwardsOf(msg: SipMessage): number | null | undefined {
+  const v = msg.headers.getAll('max-forwards');
+  if (v.length === 0) return undefined;
+  if (v.length > 1 || !/^[0-9]{1,3}$/.test(v[0] as string)) return null;
+  const n = Number(v[0]);
+  return n <= 255 ? n : null;
+}

@@ -1,0 +1,151 @@
+/**
+ * The header fields of a message, in order, with their raw values. Nothing
+ * inside a value is parsed until someone asks (`memo`), and the memo is
+ * dropped whenever the headers change.
+ */
+import { canonicalName, headerKey, LIST_HEADERS } from './header-names.js';
+import { splitList } from './grammar.js';
+
+export interface HeaderField {
+  /** lower-case long form: the lookup key. */
+  readonly key: string;
+  /** spelling written on the wire. */
+  readonly name: string;
+  readonly value: string;
+}
+
+export class Headers {
+  private fields: HeaderField[];
+  private cache: Map<string, unknown> | null = null;
+
+  constructor(fields: HeaderField[] = []) {
+    this.fields = fields;
+  }
+
+  /** Builds a field; a compact form (`v`, `i`…) is written in its long form, other spellings as given. */
+  static field(name: string, value: string): HeaderField {
+    const key = headerKey(name);
+    const spelled = key === name.toLowerCase() && name.length > 1 ? name : canonicalName(key);
+    return { key, name: spelled, value };
+  }
+
+  get size(): number {
+    return this.fields.length;
+  }
+
+  all(): readonly HeaderField[] {
+    return this.fields;
+  }
+
+  has(name: string): boolean {
+    const key = headerKey(name);
+    return this.fields.some((f) => f.key === key);
+  }
+
+  /** The first field's value. */
+  get(name: string): string | undefined {
+    const key = headerKey(name);
+    for (const f of this.fields) if (f.key === key) return f.value;
+    return undefined;
+  }
+
+  /** Every field's value, one entry per header line. */
+  getAll(name: string): string[] {
+    const key = headerKey(name);
+    const out: string[] = [];
+    for (const f of this.fields) if (f.key === key) out.push(f.value);
+    return out;
+  }
+
+  count(name: string): number {
+    const key = headerKey(name);
+    let n = 0;
+    for (const f of this.fields) if (f.key === key) n++;
+    return n;
+  }
+
+  /**
+   * The list elements of a header across all its lines (§7.3.1), split on
+   * commas for list headers; null when a value cannot be split (open quote).
+   */
+  list(name: string): string[] | null {
+    const key = headerKey(name);
+    const splittable = LIST_HEADERS.has(key);
+    const out: string[] = [];
+    for (const f of this.fields) {
+      if (f.key !== key) continue;
+      if (!splittable) {
+        out.push(f.value);
+        continue;
+      }
+      const parts = splitList(f.value);
+      if (parts === null) return null;
+      for (const p of parts) if (p.length > 0) out.push(p);
+    }
+    return out;
+  }
+
+  append(name: string, value: string): this {
+    this.fields.push(Headers.field(name, value));
+    this.cache = null;
+    return this;
+  }
+
+  /** Inserts before the first field of that name (or at the top): Via, Record-Route. */
+  prepend(name: string, value: string): this {
+    const field = Headers.field(name, value);
+    const at = this.fields.findIndex((f) => f.key === field.key);
+    this.fields.splice(at < 0 ? 0 : at, 0, field);
+    this.cache = null;
+    return this;
+  }
+
+  /** Replaces every field of that name by one, where the first one stood. */
+  set(name: string, value: string): this {
+    const field = Headers.field(name, value);
+    const at = this.fields.findIndex((f) => f.key === field.key);
+    if (at < 0) this.fields.push(field);
+    else {
+      this.fields[at] = field;
+      this.fields = this.fields.filter((f, i) => i <= at || f.key !== field.key);
+    }
+    this.cache = null;
+    return this;
+  }
+
+  remove(name: string): this {
+    const key = headerKey(name);
+    this.fields = this.fields.filter((f) => f.key !== key);
+    this.cache = null;
+    return this;
+  }
+
+  /** Removes the first list element of a header (the top Via on a response going upstream). */
+  removeFirst(name: string): this {
+    const key = headerKey(name);
+    const at = this.fields.findIndex((f) => f.key === key);
+    if (at < 0) return this;
+    const field = this.fields[at] as HeaderField;
+    const parts = LIST_HEADERS.has(key) ? splitList(field.value) : null;
+    if (parts !== null && parts.length > 1) {
+      this.fields[at] = { ...field, value: parts.slice(1).join(', ') };
+    } else {
+      this.fields.splice(at, 1);
+    }
+    this.cache = null;
+    return this;
+  }
+
+  clone(): Headers {
+    return new Headers(this.fields.slice());
+  }
+
+  /** Caches a parsed view of the headers until they change. */
+  memo<T>(slot: string, compute: () => T): T {
+    if (this.cache === null) this.cache = new Map();
+    if (this.cache.has(slot)) return this.cache.get(slot) as T;
+    const v = compute();
+    this.cache.set(slot, v);
+    return v;
+  }
+}

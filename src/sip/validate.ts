@@ -1,0 +1,71 @@
+/**
+ * The checks a request must pass before anyone acts on it (RFC 3261 §8.2,
+ * §16.3, RFC 4475): mandatory header fields present once and well formed,
+ * CSeq method matching the Request-Line, a supported SIP version and URI
+ * scheme. The answer names the status to send and a reason phrase that says
+ * what is wrong.
+ */
+import { splitList } from './grammar.js';
+import { callIdOf, cseqOf, fromOf, maxForwardsOf, toOf, topViaOf } from './fields.js';
+import type { SipRequest, SipResponse } from './message.js';
+import { parseNameAddr } from './name-addr.js';
+import { parseUri } from './uri.js';
+
+export type Verdict = { ok: true } | { ok: false; status: number; reason: string };
+
+const RFC1123_DATE =
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$/;
+
+function bad(reason: string): Verdict {
+  return { ok: false, status: 400, reason };
+}
+
+/** Mandatory fields common to requests and responses. */
+function checkCommon(msg: SipRequest | SipResponse): string | null {
+  if (!msg.headers.has('via')) return 'Missing Via';
+  if (topViaOf(msg) === null) return 'Malformed Via';
+  for (const name of ['From', 'To', 'Call-ID', 'CSeq'] as const) {
+    const n = msg.headers.count(name);
+    if (n === 0) return `Missing ${name}`;
+    if (n > 1) return `Multiple ${name} headers`;
+  }
+  if (fromOf(msg) === null) return 'Malformed From';
+  if (toOf(msg) === null) return 'Malformed To';
+  if (callIdOf(msg) === null) return 'Malformed Call-ID';
+  if (cseqOf(msg) === null) return 'Malformed CSeq';
+  return null;
+}
+
+export function validateRequest(req: SipRequest): Verdict {
+  if (req.version !== 'SIP/2.0') return { ok: false, status: 505, reason: 'Version Not Supported' };
+  const common = checkCommon(req);
+  if (common !== null) return bad(common);
+  const cseq = cseqOf(req);
+  if (cseq !== null && cseq.method !== req.method) return bad('CSeq method does not match Request-Line');
+  if (maxForwardsOf(req) === null) return bad('Malformed Max-Forwards');
+  const expires = req.headers.getAll('expires');
+  if (expires.length > 1 || (expires.length === 1 && !/^[0-9]+$/.test(expires[0] as string))) {
+    return bad('Malformed Expires');
+  }
+  const date = req.headers.get('date');
+  if (date !== undefined && !RFC1123_DATE.test(date)) return bad('Malformed Date');
+  const contacts = req.headers.getAll('contact');
+  for (const line of contacts) {
+    const parts = line.trim() === '*' ? [] : splitList(line);
+    if (parts === null) return bad('Malformed Contact');
+    for (const p of parts) if (!parseNameAddr(p).ok) return bad('Malformed Contact');
+  }
+  const uri = parseUri(req.uri);
+  if (!uri.ok) return bad(`Malformed Request-URI: ${uri.reason}`);
+  if (uri.uri.kind === 'absolute') {
+    return { ok: false, status: 416, reason: 'Unsupported URI Scheme' };
+  }
+  if (uri.uri.kind === 'sip' && uri.uri.headers !== null) return bad('Request-URI must not contain headers');
+  return { ok: true };
+}
+
+/** Responses that fail this are dropped (§18.1.2: nothing to answer them with). */
+export function validateResponse(res: SipResponse): string | null {
+  if (res.version !== 'SIP/2.0') return 'unsupported SIP version';
+  return checkCommon(res);
+}
