@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the real peers the test suite drives (Debian packages), when missing:
+#   sipp (sip-tester), sipsak, redis-server, openssl.
+# As root it runs apt-get; otherwise it prints the command to run.
+set -euo pipefail
+
+need=()
+command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+command -v sipsak >/dev/null 2>&1 || need+=(sipsak)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+
+if [ ${#need[@]} -eq 0 ]; then
+  echo "test dependencies present: sipp sipsak redis-server openssl"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing test dependencies; run as root:" >&2
+  echo "  apt-get update && apt-get install -y ${need[*]}" >&2
+  exit 1
+fi
+
+echo "installing: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+echo "installed: ${need[*]}"

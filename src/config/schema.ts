@@ -1,0 +1,113 @@
+/**
+ * The configuration file of CONTRACT §2 (YAML or JSON), checked once at start.
+ * Cross-references (a number's application, a trunk's account) are checked too,
+ * so a typo stops the start instead of failing the first call.
+ */
+import { z } from 'zod';
+
+const hex32 = (prefix: string) =>
+  z.string().regex(new RegExp(`^${prefix}[0-9a-f]{32}$`), `must be "${prefix}" followed by 32 lower-case hex digits`);
+
+const url = z.string().url('must be an absolute http(s) URL').refine((u) => /^https?:/i.test(u), 'must be http or https');
+
+const cidr = z
+  .string()
+  .regex(/^(\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?|[0-9a-fA-F:]+(\/\d{1,3})?)$/, 'must be an IP address or CIDR (e.g. 192.0.2.0/24)');
+
+export const applicationSchema = z.object({
+  sid: hex32('AP'),
+  voiceUrl: url,
+  voiceMethod: z.enum(['POST', 'GET']).default('POST'),
+  voiceFallbackUrl: url.optional(),
+  voiceFallbackMethod: z.enum(['POST', 'GET']).default('POST'),
+  statusCallback: url.optional(),
+  statusCallbackMethod: z.enum(['POST', 'GET']).default('POST'),
+});
+
+export const accountSchema = z
+  .object({
+    sid: hex32('AC'),
+    authToken: z.string().min(16, 'must be at least 16 characters'),
+    apiKeys: z.array(z.object({ sid: hex32('SK'), secret: z.string().min(16, 'must be at least 16 characters') })).default([]),
+    limits: z
+      .object({
+        calls: z.number().int().positive().default(10),
+        api: z.number().int().positive().default(20),
+        devicesPerClient: z.number().int().positive().default(10),
+      })
+      .default({ calls: 10, api: 20, devicesPerClient: 10 }),
+    sipDomain: z.string().regex(/^[A-Za-z0-9.-]+$/, 'must be a host name').optional(),
+    credentials: z.array(z.object({ username: z.string().regex(/^[A-Za-z0-9._~-]+$/, 'must be a plain user name'), password: z.string().min(1) })).default([]),
+    presenceCallback: url.optional(),
+    applications: z.array(applicationSchema).default([]),
+    numbers: z.array(z.object({ number: z.string().regex(/^\+?[0-9]{3,15}$/, 'must be a phone number like +15550001111'), application: hex32('AP') })).default([]),
+  })
+  .superRefine((acc, ctx) => {
+    const apps = new Set(acc.applications.map((a) => a.sid));
+    acc.numbers.forEach((n, i) => {
+      if (!apps.has(n.application)) {
+        ctx.addIssue({ code: 'custom', path: ['numbers', i, 'application'], message: `no application ${n.application} in this account` });
+      }
+    });
+    if (acc.credentials.length > 0 && acc.sipDomain === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['sipDomain'], message: 'is required when credentials are set' });
+    }
+  });
+
+const hostPort = z.string().regex(/^(off|[^\s]+:\d{1,5})$/, 'must be "host:port" or "off"');
+
+export const configSchema = z
+  .object({
+    accounts: z.array(accountSchema).default([]),
+    trunks: z
+      .array(
+        z.object({
+          name: z.string().min(1),
+          account: hex32('AC'),
+          from: z.array(cidr).min(1),
+        }),
+      )
+      .default([]),
+    demo: z.object({ account: hex32('AC') }).optional(),
+    /** Listeners; the HERALD_* variables of CONTRACT §1 override these. */
+    listen: z
+      .object({
+        udp: hostPort.optional(),
+        tcp: hostPort.optional(),
+        tls: hostPort.optional(),
+        ws: hostPort.optional(),
+        wss: hostPort.optional(),
+        http: hostPort.optional(),
+      })
+      .default({}),
+    sip: z
+      .object({
+        maxMessageBytes: z.number().int().min(1024).max(1_048_576).default(65535),
+        maxConnectionsPerAddress: z.number().int().positive().default(200),
+        idleTimeout: z.number().positive().default(1800).describe('seconds without traffic before a connection is closed'),
+        wsAllowedOrigins: z.array(z.string()).nullable().default(null),
+        timers: z
+          .object({ t1: z.number().int().positive().default(500), t2: z.number().int().positive().default(4000), t4: z.number().int().positive().default(5000) })
+          .default({ t1: 500, t2: 4000, t4: 5000 }),
+      })
+      .default({ maxMessageBytes: 65535, maxConnectionsPerAddress: 200, idleTimeout: 1800, wsAllowedOrigins: null, timers: { t1: 500, t2: 4000, t4: 5000 } }),
+    drainTimeout: z.number().positive().default(30).describe('seconds a SIGTERM drain waits for calls to end'),
+  })
+  .superRefine((cfg, ctx) => {
+    const accounts = new Set(cfg.accounts.map((a) => a.sid));
+    cfg.trunks.forEach((t, i) => {
+      if (!accounts.has(t.account)) ctx.addIssue({ code: 'custom', path: ['trunks', i, 'account'], message: `no account ${t.account}` });
+    });
+    if (cfg.demo && !accounts.has(cfg.demo.account)) {
+      ctx.addIssue({ code: 'custom', path: ['demo', 'account'], message: `no account ${cfg.demo.account}` });
+    }
+    const seen = new Map<string, number>();
+    cfg.accounts.forEach((a, i) => {
+      if (seen.has(a.sid)) ctx.addIssue({ code: 'custom', path: ['accounts', i, 'sid'], message: 'duplicate account sid' });
+      seen.set(a.sid, i);
+    });
+  });
+
+export type ConfigFile = z.infer<typeof configSchema>;
+export type AccountConfig = z.infer<typeof accountSchema>;
+export type ApplicationConfig = z.infer<typeof applicationSchema>;

@@ -1,0 +1,120 @@
+/**
+ * One Herald node: configuration in, listeners up, the SIP stack wired
+ * transport → transactions → router, and the HTTP listener beside it.
+ * `start()` resolves when everything is bound; the CLI then prints the ready line.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import type { HeraldConfig, HostPort } from './config/load.js';
+import { buildHttpServer, type NodeInfo } from './http/http-server.js';
+import { Metrics } from './http/metrics.js';
+import { silentLog, type Log } from './log.js';
+import { RequestRouter } from './router/request-router.js';
+import { TransactionLayer } from './transaction/transaction-layer.js';
+import { SipTransport } from './transport/sip-transport.js';
+import type { ListenerInfo } from './transport/types.js';
+
+export const VERSION = '0.1.0';
+
+export interface ReadyInfo {
+  nodeId: string;
+  publicHost: string;
+  listeners: Record<'udp' | 'tcp' | 'tls' | 'ws' | 'wss' | 'http', HostPort | null>;
+}
+
+export class HeraldServer {
+  readonly transport: SipTransport;
+  readonly transactions: TransactionLayer;
+  readonly router: RequestRouter;
+  readonly metrics: Metrics;
+  private readonly http: FastifyInstance;
+  private bound: ReadyInfo | null = null;
+  private draining = false;
+
+  constructor(
+    readonly config: HeraldConfig,
+    private readonly log: Log = silentLog,
+  ) {
+    const sip = config.settings.sip;
+    this.transport = new SipTransport({
+      udp: config.listen.udp,
+      tcp: config.listen.tcp,
+      tls: config.listen.tls,
+      ws: config.listen.ws,
+      wss: config.listen.wss,
+      ...(config.tlsCert !== null ? { tlsCert: config.tlsCert } : {}),
+      ...(config.tlsKey !== null ? { tlsKey: config.tlsKey } : {}),
+      publicHost: config.publicHost,
+      maxMessageBytes: sip.maxMessageBytes,
+      maxConnectionsPerAddress: sip.maxConnectionsPerAddress,
+      idleTimeoutMs: sip.idleTimeout * 1000,
+      wsAllowedOrigins: sip.wsAllowedOrigins,
+      logger: log,
+    });
+    this.metrics = new Metrics({
+      connections: () => this.transport.connectionCount(),
+      serverTransactions: () => this.transactions.serverTransactionCount(),
+      clientTransactions: () => this.transactions.clientTransactionCount(),
+    });
+    this.router = new RequestRouter(log, { rejected: (status) => this.metrics.sipRejected.inc({ status }) });
+    this.transactions = new TransactionLayer(this.transport, this.router, { timers: sip.timers, logger: log });
+    this.transport.on('message', (m) => this.metrics.sipReceived.inc({ type: m.message.type }));
+    this.transport.on('malformed', () => this.metrics.sipMalformed.inc());
+    this.http = buildHttpServer({ metrics: this.metrics, nodeInfo: () => this.nodeInfo(), draining: () => this.draining });
+  }
+
+  async start(): Promise<ReadyInfo> {
+    const sipListeners = await this.transport.start();
+    const httpListen = this.config.listen.http;
+    await this.http.listen({ host: httpListen.host, port: httpListen.port });
+    const httpAddress = this.http.server.address() as AddressInfo;
+    const pick = (p: ListenerInfo['protocol']): HostPort | null => {
+      const l = sipListeners.find((x) => x.protocol === p);
+      return l ? { host: l.address, port: l.port } : null;
+    };
+    this.bound = {
+      nodeId: this.config.nodeId,
+      publicHost: this.config.publicHost,
+      listeners: {
+        udp: pick('udp'),
+        tcp: pick('tcp'),
+        tls: pick('tls'),
+        ws: pick('ws'),
+        wss: pick('wss'),
+        http: { host: httpAddress.address, port: httpAddress.port },
+      },
+    };
+    return this.bound;
+  }
+
+  /**
+   * SIGTERM (CONTRACT §1): refuse new calls with 503, let calls in progress
+   * finish, resolve when none is left or after drainTimeout. Nothing in this
+   * node holds calls yet, so the drain ends as soon as transactions settle.
+   */
+  async drain(): Promise<void> {
+    this.draining = true;
+    this.router.startDrain();
+    const deadline = Date.now() + this.config.settings.drainTimeout * 1000;
+    while (Date.now() < deadline && this.transactions.serverTransactionCount() + this.transactions.clientTransactionCount() > 0) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.transactions.stop();
+    await Promise.all([this.transport.stop(), this.http.close()]);
+  }
+
+  nodeInfo(): NodeInfo {
+    return {
+      nodeId: this.config.nodeId,
+      version: VERSION,
+      publicHost: this.config.publicHost,
+      draining: this.draining,
+      listeners: this.bound?.listeners ?? {},
+      connections: this.transport.connectionCount(),
+      transactions: { server: this.transactions.serverTransactionCount(), client: this.transactions.clientTransactionCount() },
+    };
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Where a response goes when it cannot simply use the request's connection
+ * (RFC 3261 §18.2.2 with RFC 3581 §4): to the top Via's `received` address
+ * (else its sent-by host), and for UDP to its `rport` port (else the sent-by
+ * port, else the default). `maddr` is deliberately not honoured: it would let
+ * any request aim our responses at a third party, and no UA we serve needs
+ * multicast responses.
+ */
+import { topViaOf } from '../sip/fields.js';
+import type { SipResponse } from '../sip/message.js';
+import type { Address, Flow, Protocol } from './types.js';
+
+/** Default ports (RFC 3261 §19.1.2; RFC 7118 has none, the HTTP ones are meaningless for SIP). */
+export function defaultPort(protocol: Protocol): number {
+  return protocol === 'tls' || protocol === 'wss' ? 5061 : 5060;
+}
+
+function unbracket(host: string): string {
+  return host.charCodeAt(0) === 0x5b && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+const PORT = /^[0-9]{1,5}$/;
+
+/** The address:port a response to a request that came on `flow` is sent to, by its top Via. */
+export function responseTarget(response: SipResponse, flow: Flow): Address {
+  const via = topViaOf(response);
+  // An unreadable Via: the request's source is the best we know.
+  if (via === null) return flow.remote;
+  const received = via.params.get('received');
+  const address = unbracket(received !== undefined && received !== null && received !== '' ? received : via.host);
+  if (flow.protocol === 'udp') {
+    const rport = via.params.get('rport');
+    if (rport !== undefined && rport !== null && PORT.test(rport)) {
+      const port = Number(rport);
+      if (port > 0 && port <= 65535) return { address, port };
+    }
+  }
+  return { address, port: via.port ?? defaultPort(flow.protocol) };
+}

@@ -1,0 +1,90 @@
+/**
+ * Starts a real `herald serve` process (the built dist/, as users run it) on
+ * free ports of 127.0.0.1 and waits for its ready line. Tests talk to it only
+ * through its sockets.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface HeraldProcess {
+  proc: ChildProcess;
+  listeners: Record<'udp' | 'tcp' | 'tls' | 'ws' | 'wss' | 'http', HostPort | null>;
+  /** Every log line printed so far (parsed JSON). */
+  logs: Array<Record<string, unknown>>;
+  /** stderr text so far. */
+  stderr(): string;
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+export function writeConfig(yaml: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-cfg-'));
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, yaml);
+  return file;
+}
+
+export async function startHerald(options: { env?: Record<string, string>; config?: string; timeoutMs?: number } = {}): Promise<HeraldProcess> {
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    HERALD_SIP_UDP: '127.0.0.1:0',
+    HERALD_SIP_TCP: '127.0.0.1:0',
+    HERALD_SIP_WS: '127.0.0.1:0',
+    HERALD_HTTP: '127.0.0.1:0',
+    HERALD_PUBLIC_HOST: '127.0.0.1',
+    HERALD_MEDIA: 'off',
+    HERALD_LOG_LEVEL: 'info',
+    ...(options.env ?? {}),
+  };
+  const args = [join(ROOT, 'bin', 'herald.js'), 'serve'];
+  if (options.config !== undefined) args.push('--config', options.config);
+  const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+  const ready = new Promise<HeraldProcess['listeners']>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`herald not ready in time; stderr: ${stderr}`)), options.timeoutMs ?? 20000);
+    const lines = createInterface({ input: proc.stdout! });
+    lines.on('line', (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      logs.push(entry);
+      if (entry.msg === 'ready') {
+        clearTimeout(timer);
+        res(entry.listeners as HeraldProcess['listeners']);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`herald exited with ${code} before ready; stderr: ${stderr}`));
+    });
+  });
+  const listeners = await ready;
+  return {
+    proc,
+    listeners,
+    logs,
+    stderr: () => stderr,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
