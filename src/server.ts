@@ -30,6 +30,7 @@ export class HeraldServer {
   private readonly http: FastifyInstance;
   private bound: ReadyInfo | null = null;
   private draining = false;
+  private readonly drainHolds: Array<() => boolean> = [];
 
   constructor(
     readonly config: HeraldConfig,
@@ -89,16 +90,22 @@ export class HeraldServer {
 
   /**
    * SIGTERM (CONTRACT §1): refuse new calls with 503, let calls in progress
-   * finish, resolve when none is left or after drainTimeout. Nothing in this
-   * node holds calls yet, so the drain ends as soon as transactions settle.
+   * finish, resolve when none is left or after drainTimeout. Transactions that
+   * only absorb retransmissions (Completed, Timer J/K) are not waited for.
+   * The call engine registers what counts as "in progress" with `holdDrainWhile`.
    */
   async drain(): Promise<void> {
     this.draining = true;
     this.router.startDrain();
     const deadline = Date.now() + this.config.settings.drainTimeout * 1000;
-    while (Date.now() < deadline && this.transactions.serverTransactionCount() + this.transactions.clientTransactionCount() > 0) {
+    while (Date.now() < deadline && this.drainHolds.some((busy) => busy())) {
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  /** Keeps a SIGTERM drain waiting while `busy()` is true (calls in progress). */
+  holdDrainWhile(busy: () => boolean): void {
+    this.drainHolds.push(busy);
   }
 
   async stop(): Promise<void> {

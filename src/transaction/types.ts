@@ -59,6 +59,8 @@ export interface ClientTransaction {
   readonly request: SipRequest;
   readonly state: ClientTransactionState;
   readonly target: SendTarget;
+  /** Called once when the transaction terminates (at once if it already has). */
+  onTerminated(listener: () => void): void;
 }
 
 export interface TimerSettings {

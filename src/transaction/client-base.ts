@@ -1,0 +1,108 @@
+/**
+ * What INVITE and non-INVITE client transactions share (RFC 3261 §17.1):
+ * identity, sending through the transport, reporting to the TU, termination.
+ */
+import type { SipRequest, SipResponse } from '../sip/message.js';
+import type { SendTarget } from '../transport/types.js';
+import type { TransactionContext } from './context.js';
+import type { TimerName, TimerOwner } from './timers.js';
+import type { ClientTransaction, ClientTransactionState, ClientTransactionUser } from './types.js';
+
+export abstract class ClientTransactionBase implements ClientTransaction, TimerOwner {
+  state: ClientTransactionState;
+  private terminatedListeners: (() => void)[] | null = null;
+  /** Passed to every transport send of this transaction. */
+  protected readonly onSendError = (err: Error): void => this.transportFailed(err);
+
+  constructor(
+    readonly id: string,
+    readonly request: SipRequest,
+    readonly target: SendTarget,
+    /** False only for UDP: retransmission timers run and the wait timers (D, K) are non-zero. */
+    readonly reliable: boolean,
+    protected readonly user: ClientTransactionUser,
+    protected readonly ctx: TransactionContext,
+    initial: ClientTransactionState,
+  ) {
+    this.state = initial;
+  }
+
+  /** Sends the request and starts the timers. */
+  abstract start(): void;
+
+  /** A response whose branch and CSeq method matched this transaction (§17.1.3). */
+  abstract receiveResponse(response: SipResponse): void;
+
+  abstract onTimer(name: TimerName): void;
+
+  protected abstract clearTimers(): void;
+
+  /** True while the request itself is still in flight (Calling / Trying / Proceeding). */
+  protected abstract pending(): boolean;
+
+  onTerminated(listener: () => void): void {
+    if (this.state === 'terminated') {
+      this.safely('onTerminated', listener);
+      return;
+    }
+    (this.terminatedListeners ??= []).push(listener);
+  }
+
+  protected send(message: SipRequest): void {
+    this.ctx.transport.send(message, this.target, this.onSendError);
+  }
+
+  /** Passes a response to the TU. */
+  protected deliver(response: SipResponse): void {
+    this.safely('onResponse', () => this.user.onResponse(response));
+  }
+
+  /** Timer B / F: Terminated, and the TU treats it as a 408 (§8.1.3.1). */
+  protected timeout(): void {
+    this.terminate();
+    this.safely('onTimeout', () => this.user.onTimeout());
+  }
+
+  /**
+   * §17.1.1.2, §17.1.2.2: a transport error while the request is pending
+   * terminates the transaction and is reported to the TU (as a 503, §8.1.3.1).
+   * The report is deferred by a microtask so that an error raised inside
+   * `sendRequest` reaches the TU after `sendRequest` has returned.
+   */
+  transportFailed(err: Error): void {
+    if (!this.pending()) {
+      this.ctx.log.debug(
+        { err, txn: this.id, state: this.state },
+        'transport error after the request was answered',
+      );
+      return;
+    }
+    this.terminate();
+    queueMicrotask(() => this.safely('onTransportError', () => this.user.onTransportError(err)));
+  }
+
+  protected terminate(): void {
+    if (this.state === 'terminated') return;
+    this.state = 'terminated';
+    this.clearTimers();
+    this.ctx.clientTerminated(this);
+    const listeners = this.terminatedListeners;
+    this.terminatedListeners = null;
+    if (listeners !== null) for (const l of listeners) this.safely('onTerminated', l);
+  }
+
+  /** Layer shutdown: stop without notifying anyone. */
+  dispose(): void {
+    this.state = 'terminated';
+    this.terminatedListeners = null;
+    this.clearTimers();
+  }
+
+  private safely(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.ctx.log.error({ err, txn: this.id }, `client transaction user ${what} threw`);
+    }
+  }
+}

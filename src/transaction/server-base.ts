@@ -1,0 +1,129 @@
+/**
+ * What INVITE and non-INVITE server transactions share (RFC 3261 §17.2):
+ * identity, the last response sent (resent when the request is
+ * retransmitted), termination and its listeners.
+ */
+import { SipRequest, type SipResponse } from '../sip/message.js';
+import type { Flow } from '../transport/types.js';
+import type { TransactionContext } from './context.js';
+import type { TimerName, TimerOwner } from './timers.js';
+import type { ServerTransaction, ServerTransactionState } from './types.js';
+
+export abstract class ServerTransactionBase implements ServerTransaction, TimerOwner {
+  state: ServerTransactionState;
+  /** The last response sent: resent on a retransmitted request (§17.2.1, §17.2.2). */
+  protected lastResponse: SipResponse | null = null;
+  private terminatedListeners: (() => void)[] | null = null;
+  private req: SipRequest;
+
+  constructor(
+    readonly id: string,
+    request: SipRequest,
+    readonly flow: Flow,
+    protected readonly ctx: TransactionContext,
+    initial: ServerTransactionState,
+  ) {
+    this.req = request;
+    this.state = initial;
+  }
+
+  get request(): SipRequest {
+    return this.req;
+  }
+
+  /**
+   * Memory diet for transactions that linger only to absorb retransmissions
+   * (Timer J holds a UDP non-INVITE transaction 64·T1 = 32 s): the request is
+   * replaced by an equal copy without the parsed views memoized on its
+   * headers (about half of what a transaction holds). Header fields and body
+   * are shared, not copied.
+   */
+  protected shedParsedViews(): void {
+    const r = this.req;
+    this.req = new SipRequest(r.method, r.uri, r.headers.clone(), r.body, r.version);
+  }
+
+  abstract respond(response: SipResponse): void;
+
+  /** A retransmission of the request that created the transaction arrived. */
+  abstract receiveRetransmission(request: SipRequest): void;
+
+  /** True once a final (≥ 200) response was sent. */
+  hasFinalResponse(): boolean {
+    return this.lastResponse !== null && this.lastResponse.status >= 200;
+  }
+
+  abstract onTimer(name: TimerName): void;
+
+  /** Cancels the running timers; called on termination. */
+  protected abstract clearTimers(): void;
+
+  /** Only INVITE transactions can be cancelled (§9.2); a no-op here. */
+  onCancel(_listener: (cancel: SipRequest) => void): void {}
+
+  onTerminated(listener: () => void): void {
+    if (this.state === 'terminated') {
+      this.callListener(listener);
+      return;
+    }
+    (this.terminatedListeners ??= []).push(listener);
+  }
+
+  get reliable(): boolean {
+    return this.flow.reliable;
+  }
+
+  protected send(response: SipResponse): void {
+    this.ctx.transport.sendResponse(response, this.flow, this.ctx.onResponseError);
+  }
+
+  /** Resends the last response, if any (retransmission absorption, §17.2.1, §17.2.2). */
+  protected resendLast(): void {
+    if (this.lastResponse !== null) this.send(this.lastResponse);
+  }
+
+  /** Enters Terminated: timers stop, the layer forgets the transaction, listeners run. */
+  protected terminate(): void {
+    if (this.state === 'terminated') return;
+    this.state = 'terminated';
+    this.clearTimers();
+    this.ctx.serverTerminated(this);
+    const listeners = this.terminatedListeners;
+    this.terminatedListeners = null;
+    if (listeners !== null) for (const l of listeners) this.callListener(l);
+  }
+
+  /** Layer shutdown: stop without notifying anyone. */
+  dispose(): void {
+    this.state = 'terminated';
+    this.terminatedListeners = null;
+    this.clearTimers();
+  }
+
+  private callListener(listener: () => void): void {
+    try {
+      listener();
+    } catch (err) {
+      this.ctx.log.error({ err, txn: this.id }, 'onTerminated listener threw');
+    }
+  }
+
+  /** Checks a response handed to `respond`; false (and a warning) when it cannot be sent. */
+  protected acceptable(response: SipResponse): boolean {
+    if (this.state === 'terminated') {
+      this.ctx.log.debug(
+        { txn: this.id, status: response.status },
+        'response after termination ignored',
+      );
+      return false;
+    }
+    if (!Number.isInteger(response.status) || response.status < 100 || response.status > 699) {
+      this.ctx.log.warn(
+        { txn: this.id, status: response.status },
+        'response with invalid status ignored',
+      );
+      return false;
+    }
+    return true;
+  }
+}

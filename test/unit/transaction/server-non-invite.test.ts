@@ -1,0 +1,153 @@
+import { expect } from 'chai';
+import { createResponse } from '../../../src/sip/response.js';
+import { TransactionLayer } from '../../../src/transaction/transaction-layer.js';
+import type { ServerTransaction } from '../../../src/transaction/types.js';
+import {
+  FAST,
+  FakeTransport,
+  RecordingServerUser,
+  request,
+  tcpFlow,
+  terminated,
+  udpFlow,
+} from './fake-transport.js';
+
+describe('non-INVITE server transaction (RFC 3261 §17.2.2)', () => {
+  let transport: FakeTransport;
+  let user: RecordingServerUser;
+  let layer: TransactionLayer;
+
+  beforeEach(() => {
+    transport = new FakeTransport();
+    user = new RecordingServerUser();
+    layer = new TransactionLayer(transport, user, { timers: FAST });
+  });
+  afterEach(() => layer.stop());
+
+  it('starts in Trying, hands the request to the TU once and absorbs retransmissions silently', () => {
+    const options = request({ method: 'OPTIONS' });
+    transport.inject(options, udpFlow());
+    expect(user.requests.items).to.have.length(1);
+    const txn = user.requests.items[0]!.txn;
+    expect(txn.state).to.equal('trying');
+    expect(layer.serverTransactionCount()).to.equal(1);
+
+    transport.inject(request({ method: 'OPTIONS' }), udpFlow());
+    expect(user.requests.items, 'retransmission is not a new request').to.have.length(1);
+    expect(transport.sent.items, 'Trying sends nothing on a retransmission').to.have.length(0);
+  });
+
+  it('resends the last provisional in Proceeding and the final response in Completed', () => {
+    transport.inject(request({ method: 'SUBSCRIBE' }), udpFlow());
+    const txn = user.requests.items[0]!.txn;
+    txn.respond(createResponse(txn.request, 100));
+    expect(txn.state).to.equal('proceeding');
+    transport.inject(request({ method: 'SUBSCRIBE' }), udpFlow());
+    expect(transport.responses(100)).to.have.length(2);
+
+    txn.respond(createResponse(txn.request, 202));
+    expect(txn.state).to.equal('completed');
+    transport.inject(request({ method: 'SUBSCRIBE' }), udpFlow());
+    transport.inject(request({ method: 'SUBSCRIBE' }), udpFlow());
+    expect(transport.responses(202)).to.have.length(3);
+    expect(transport.responses(100)).to.have.length(2);
+    expect(user.requests.items).to.have.length(1);
+  });
+
+  it('ignores responses after the final one', () => {
+    transport.inject(request({ method: 'OPTIONS' }), udpFlow());
+    const txn = user.requests.items[0]!.txn;
+    txn.respond(createResponse(txn.request, 200));
+    txn.respond(createResponse(txn.request, 500));
+    txn.respond(createResponse(txn.request, 180));
+    expect(transport.responses().map((r) => r.status)).to.deep.equal([200]);
+  });
+
+  it('terminates on Timer J (64·T1) over UDP and forgets the transaction', async () => {
+    transport.inject(request({ method: 'OPTIONS' }), udpFlow());
+    const txn = user.requests.items[0]!.txn;
+    const done = terminated(txn);
+    const t0 = performance.now();
+    txn.respond(createResponse(txn.request, 200));
+    expect(layer.serverTransactionCount()).to.equal(1);
+    await done;
+    expect(performance.now() - t0).to.be.at.least(64 * FAST.t1 - 5);
+    expect(txn.state).to.equal('terminated');
+    expect(layer.serverTransactionCount()).to.equal(0);
+    // After Timer J the same request is new again.
+    transport.inject(request({ method: 'OPTIONS' }), udpFlow());
+    expect(user.requests.items).to.have.length(2);
+  });
+
+  it('keeps an equal request while lingering in Completed over UDP', () => {
+    transport.inject(request({ method: 'OPTIONS', extra: ['Subject: kept'] }), udpFlow());
+    const txn = user.requests.items[0]!.txn;
+    const original = txn.request;
+    txn.respond(createResponse(txn.request, 200));
+    expect(txn.request.method).to.equal('OPTIONS');
+    expect(txn.request.uri).to.equal(original.uri);
+    expect(txn.request.headers.all()).to.deep.equal(original.headers.all());
+    expect(txn.request.headers.get('subject')).to.equal('kept');
+  });
+
+  it('terminates at once over a reliable transport (Timer J = 0)', () => {
+    transport.inject(
+      request({ method: 'OPTIONS', via: 'SIP/2.0/TCP 192.0.2.10:40000;branch=z9hG4bK-t1' }),
+      tcpFlow(),
+    );
+    const txn = user.requests.items[0]!.txn;
+    let ended = false;
+    txn.onTerminated(() => (ended = true));
+    txn.respond(createResponse(txn.request, 200));
+    expect(ended).to.equal(true);
+    expect(txn.state).to.equal('terminated');
+    expect(layer.serverTransactionCount()).to.equal(0);
+  });
+
+  it('onTerminated registered after termination runs at once', () => {
+    transport.inject(request({ method: 'OPTIONS' }), tcpFlow());
+    const txn = user.requests.items[0]!.txn;
+    txn.respond(createResponse(txn.request, 200));
+    let called = 0;
+    txn.onTerminated(() => called++);
+    expect(called).to.equal(1);
+  });
+
+  it('sends responses on the flow the request came in on', () => {
+    const flow = udpFlow('udp:peer-7');
+    transport.inject(request({ method: 'OPTIONS' }), flow);
+    const txn = user.requests.items[0]!.txn;
+    expect(txn.flow).to.equal(flow);
+    txn.respond(createResponse(txn.request, 200));
+    expect(transport.sent.items[0]!.flow).to.equal(flow);
+  });
+
+  it('distinguishes transactions by branch, sent-by and method (§17.2.3)', () => {
+    transport.inject(request({ method: 'OPTIONS', branch: 'z9hG4bK-a' }), udpFlow());
+    transport.inject(request({ method: 'OPTIONS', branch: 'z9hG4bK-b' }), udpFlow());
+    transport.inject(
+      request({ method: 'OPTIONS', via: 'SIP/2.0/UDP 192.0.2.99:5060;branch=z9hG4bK-a' }),
+      udpFlow(),
+    );
+    transport.inject(request({ method: 'INFO', branch: 'z9hG4bK-a' }), udpFlow());
+    expect(user.requests.items).to.have.length(4);
+    expect(layer.serverTransactionCount()).to.equal(4);
+  });
+
+  it('answers 500 when the TU throws before responding', () => {
+    user.onRequestImpl = () => {
+      throw new Error('boom');
+    };
+    transport.inject(request({ method: 'OPTIONS' }), udpFlow());
+    expect(transport.responses().map((r) => r.status)).to.deep.equal([500]);
+  });
+
+  it('keeps working when the TU throws after responding', () => {
+    user.onRequestImpl = (req, txn: ServerTransaction) => {
+      txn.respond(createResponse(req, 200));
+      throw new Error('late boom');
+    };
+    transport.inject(request({ method: 'OPTIONS' }), udpFlow());
+    expect(transport.responses().map((r) => r.status)).to.deep.equal([200]);
+  });
+});
