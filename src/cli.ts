@@ -45,7 +45,9 @@ async function serve(argv: string[]): Promise<void> {
     await server.stop().catch(() => undefined);
     process.exit(1);
   }
-  log.info({ ...ready, config: config.file, store: config.redisUrl ? 'redis' : 'memory' }, 'ready');
+  // The ready line is part of the contract (CONTRACT §1): printed whatever HERALD_LOG_LEVEL says.
+  const readyLog = log.isLevelEnabled('info') ? log : createLogger('info', config.nodeId);
+  readyLog.info({ ...ready, config: config.file, store: config.redisUrl ? 'redis' : 'memory' }, 'ready');
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;

@@ -8,6 +8,7 @@
 import { fromOf, maxForwardsOf, tagOf, toOf } from '../sip/fields.js';
 import { OWN_BRANCH_PREFIX } from '../sip/ids.js';
 import type { SipRequest } from '../sip/message.js';
+import { KNOWN_METHODS } from '../sip/methods.js';
 import { createResponse } from '../sip/response.js';
 import { parseVia } from '../sip/via.js';
 import type { ServerTransaction, ServerTransactionUser } from '../transaction/types.js';
@@ -83,8 +84,9 @@ export class RequestRouter implements ServerTransactionUser {
       return this.reject(txn, res);
     }
     if (route === undefined) {
-      // §8.2.1: an unknown or unsupported method gets 405 with the methods we do support.
-      const res = createResponse(request, 405);
+      // §8.2.1: a method we recognise but do not support gets 405; one we do not
+      // recognise at all gets 501 (§21.5.2, RFC 4475 §3.1.1.2); both list what we do support.
+      const res = createResponse(request, KNOWN_METHODS.has(request.method) ? 405 : 501);
       res.headers.set('Allow', this.allowHeader);
       return this.reject(txn, res);
     }

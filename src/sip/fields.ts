@@ -17,7 +17,8 @@ export interface CSeq {
 export const MAX_CSEQ = 2 ** 31 - 1;
 
 export function parseCSeq(value: string): CSeq | null {
-  const m = /^([0-9]{1,10})[ \t]+([A-Za-z0-9\-.!%*_+`'~]+)$/.exec(value.trim());
+  // Leading zeros are allowed (1*DIGIT; RFC 4475 §3.1.1.1 sends "0009").
+  const m = /^0*([0-9]{1,10})[ \t]+([A-Za-z0-9\-.!%*_+`'~]+)$/.exec(value.trim());
   if (!m) return null;
   const seq = Number(m[1]);
   if (seq > MAX_CSEQ) return null;
@@ -72,7 +73,9 @@ export function tagOf(na: NameAddr | null): string | null {
 export function maxForwardsOf(msg: SipMessage): number | null | undefined {
   const v = msg.headers.getAll('max-forwards');
   if (v.length === 0) return undefined;
-  if (v.length > 1 || !/^[0-9]{1,3}$/.test(v[0] as string)) return null;
-  const n = Number(v[0]);
+  // 1*DIGIT with leading zeros allowed: "0068" is 68 (RFC 4475 §3.1.1.1).
+  const m = v.length === 1 ? /^0*([0-9]{1,3})$/.exec(v[0] as string) : null;
+  if (m === null) return null;
+  const n = Number(m[1]);
   return n <= 255 ? n : null;
 }

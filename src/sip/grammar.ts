@@ -103,8 +103,10 @@ export type Params = Map<string, string | null>;
  * LWS is allowed around `;` and `=`. Values may be tokens, hosts or quoted strings;
  * a quoted value keeps its quotes so that formatting gives it back unchanged.
  * `stop` lists characters that end the parameter section (e.g. `,` or `?`).
+ * `uri` is set for URI parameters, whose names and values are `1*paramchar`
+ * (§25.1), which also allows "[", "]", "/", ":", "&", "+", "$", "(", ")".
  */
-export function scanParams(s: string, i: number, stop = ''): Scan<Params> {
+export function scanParams(s: string, i: number, stop = '', uri = false): Scan<Params> {
   const params: Params = new Map();
   i = skipWs(s, i);
   while (i < s.length) {
@@ -113,7 +115,7 @@ export function scanParams(s: string, i: number, stop = ''): Scan<Params> {
     if (ch !== ';') return { ok: false, reason: `unexpected "${ch}" before parameter` };
     i = skipWs(s, i + 1);
     let j = i;
-    while (j < s.length && isTokenChar(s.charCodeAt(j))) j++;
+    while (j < s.length && (isTokenChar(s.charCodeAt(j)) || (uri && isUriParamExtra(s.charCodeAt(j))))) j++;
     if (j === i) return { ok: false, reason: 'empty parameter name' };
     const name = s.slice(i, j).toLowerCase();
     i = skipWs(s, j);
@@ -130,7 +132,7 @@ export function scanParams(s: string, i: number, stop = ''): Scan<Params> {
         // token, or host (IPv6 reference in brackets, e.g. received=[::1])
         while (j < s.length) {
           const c = s.charCodeAt(j);
-          if (isTokenChar(c) || c === 0x3a || c === 0x5b || c === 0x5d) j++;
+          if (isTokenChar(c) || c === 0x3a || c === 0x5b || c === 0x5d || (uri && isUriParamExtra(c))) j++;
           else break;
         }
         if (j === i) return { ok: false, reason: `empty value for parameter "${name}"` };
@@ -143,6 +145,12 @@ export function scanParams(s: string, i: number, stop = ''): Scan<Params> {
     i = skipWs(s, i);
   }
   return { ok: true, value: params, next: i };
+}
+
+/** paramchar (§25.1) beyond token characters: param-unreserved and the marks "(" ")". */
+function isUriParamExtra(c: number): boolean {
+  // [ ] / : & $ ( )  ("+" is already a token character)
+  return c === 0x5b || c === 0x5d || c === 0x2f || c === 0x3a || c === 0x26 || c === 0x24 || c === 0x28 || c === 0x29;
 }
 
 export function formatParams(params: Params): string {

@@ -46,17 +46,38 @@ export function headerKey(name: string): string {
   let key = keyCache.get(name);
   if (key === undefined) {
     const lower = name.toLowerCase();
-    key = COMPACT[lower] ?? lower;
+    // Own properties only: a header named "constructor" or "__proto__" must not find Object.prototype's.
+    key = Object.hasOwn(COMPACT, lower) ? (COMPACT[lower] as string) : lower;
     if (keyCache.size < 4096) keyCache.set(name, key);
   }
   return key;
+}
+
+export interface HeaderName {
+  /** The lookup key (see headerKey). */
+  readonly key: string;
+  /** The spelling written on the wire: a compact form or a one-letter name in its canonical long form, other spellings as given. */
+  readonly spelled: string;
+}
+
+const nameInfoCache = new Map<string, HeaderName>();
+
+/** Key and written spelling of a header name, cached: the parser asks for every header line. */
+export function headerName(name: string): HeaderName {
+  let info = nameInfoCache.get(name);
+  if (info === undefined) {
+    const key = headerKey(name);
+    info = { key, spelled: key === name.toLowerCase() && name.length > 1 ? name : canonicalName(key) };
+    if (nameInfoCache.size < 4096) nameInfoCache.set(name, info);
+  }
+  return info;
 }
 
 /** The spelling Herald writes for a header key. */
 export function canonicalName(key: string): string {
   let name = nameCache.get(key);
   if (name === undefined) {
-    name = SPECIAL[key] ?? key.replace(/(^|-)([a-z])/g, (_m, d: string, c: string) => d + c.toUpperCase());
+    name = Object.hasOwn(SPECIAL, key) ? (SPECIAL[key] as string) : key.replace(/(^|-)([a-z])/g, (_m, d: string, c: string) => d + c.toUpperCase());
     if (nameCache.size < 4096) nameCache.set(key, name);
   }
   return name;

@@ -3,7 +3,7 @@
  * inside a value is parsed until someone asks (`memo`), and the memo is
  * dropped whenever the headers change.
  */
-import { canonicalName, headerKey, LIST_HEADERS } from './header-names.js';
+import { headerKey, headerName, LIST_HEADERS } from './header-names.js';
 import { splitList } from './grammar.js';
 
 export interface HeaderField {
@@ -24,8 +24,7 @@ export class Headers {
 
   /** Builds a field; a compact form (`v`, `i`…) is written in its long form, other spellings as given. */
   static field(name: string, value: string): HeaderField {
-    const key = headerKey(name);
-    const spelled = key === name.toLowerCase() && name.length > 1 ? name : canonicalName(key);
+    const { key, spelled } = headerName(name);
     return { key, name: spelled, value };
   }
 

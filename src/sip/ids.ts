@@ -18,11 +18,18 @@ export function randomToken(length: number): string {
   return s;
 }
 
-/** Prefix of every branch Herald generates; a request carrying one of ours in a Via has looped. */
+/** Prefix of every branch a Herald node generates. */
 export const HERALD_BRANCH_PREFIX = `${BRANCH_COOKIE}-hrld-`;
 
+/**
+ * Branches of this process carry its own mark, so a request that comes back
+ * with one of them in a Via has looped through this node (§16.3 step 4),
+ * while one relayed by another node of the cluster has not.
+ */
+export const OWN_BRANCH_PREFIX = `${HERALD_BRANCH_PREFIX}${randomToken(6)}-`;
+
 export function newBranch(): string {
-  return HERALD_BRANCH_PREFIX + randomToken(16);
+  return OWN_BRANCH_PREFIX + randomToken(16);
 }
 
 export function newTag(): string {

@@ -29,7 +29,11 @@ export function parseNameAddr(input: string): NameAddrResult {
     if (s[i] !== '<') return { ok: false, reason: 'display name not followed by <URI>' };
   } else {
     const lt = s.indexOf('<');
-    if (lt >= 0) {
+    // A "<" after a ";" or '"' is inside an addr-spec's header parameter
+    // (`sip:a@b;+sip.instance="<urn:…>"`), not the start of a name-addr.
+    const semi = s.indexOf(';');
+    const dquote = s.indexOf('"');
+    if (lt >= 0 && (semi < 0 || lt < semi) && (dquote < 0 || lt < dquote)) {
       const words = s.slice(0, lt).trim();
       if (words.length > 0) {
         for (let k = 0; k < words.length; k++) {

@@ -6,8 +6,9 @@
  * read of the headers comes back too, so the caller can still answer 400.
  */
 import { isToken } from './grammar.js';
+import { headerName } from './header-names.js';
 import { Headers, type HeaderField } from './headers.js';
-import { EMPTY_BODY, SipRequest, SipResponse, type SipMessage } from './message.js';
+import { EMPTY_BODY, SIP_VERSION, SipRequest, SipResponse, type SipMessage } from './message.js';
 
 export interface ParseFailure {
   ok: false;
@@ -29,14 +30,22 @@ export interface ParseOptions {
 
 const VERSION = /^SIP\/[0-9]+\.[0-9]+$/i;
 const CRLF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const HTAB = 0x09;
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+const LFLF = Buffer.from('\n\n', 'latin1');
 
 /** Index just past the blank line that ends the header section, or -1. */
 export function findHeaderEnd(buf: Buffer, from: number): { headerEnd: number; bodyStart: number } | null {
-  const crlf = buf.indexOf('\r\n\r\n', from, 'latin1');
-  const lf = buf.indexOf('\n\n', from, 'latin1');
-  if (crlf >= 0 && (lf < 0 || crlf < lf)) return { headerEnd: crlf, bodyStart: crlf + 4 };
-  if (lf >= 0) return { headerEnd: lf, bodyStart: lf + 2 };
-  return null;
+  const crlf = buf.indexOf(CRLFCRLF, from);
+  if (crlf < 0) {
+    const lf = buf.indexOf(LFLF, from);
+    return lf < 0 ? null : { headerEnd: lf, bodyStart: lf + 2 };
+  }
+  // A bare "\n\n" ends the header section only if it comes first; look for one before the CRLFCRLF, not in the body.
+  const lf = crlf - from < 2 ? -1 : buf.subarray(from, crlf).indexOf(LFLF);
+  return lf < 0 ? { headerEnd: crlf, bodyStart: crlf + 4 } : { headerEnd: from + lf, bodyStart: from + lf + 2 };
 }
 
 /** Skips the CRLFs a peer may send before a message (§7.5) and keep-alives. */
@@ -48,46 +57,64 @@ export function skipLeadingNewlines(buf: Buffer, i: number): number {
 export function parseMessage(buf: Buffer, options: ParseOptions = {}): ParseResult {
   const start = skipLeadingNewlines(buf, 0);
   const bounds = findHeaderEnd(buf, start);
-  let headerText: string;
+  let text: string;
   let bodyStart: number;
   if (bounds === null) {
     // No blank line: a datagram may end right after the last header.
-    headerText = buf.toString('utf8', start).replace(/\r?\n$/, '');
+    text = buf.toString('utf8', start).replace(/\r?\n$/, '');
     bodyStart = buf.length;
   } else {
-    headerText = buf.toString('utf8', start, bounds.headerEnd);
+    text = buf.toString('utf8', start, bounds.headerEnd);
     bodyStart = bounds.bodyStart;
   }
-  const lines = headerText.split('\n');
-  const startLine = stripCr(lines[0] ?? '');
 
+  // The lines are text split at "\n", each without one trailing "\r"; the
+  // first is the start line. Names and values are sliced straight out of `text`.
+  let nl = text.indexOf('\n');
+  const startLine = text.slice(0, lineEnd(text, 0, nl < 0 ? text.length : nl));
   const fields: HeaderField[] = [];
   let headerError: string | null = null;
-  for (let n = 1; n < lines.length; n++) {
-    const line = stripCr(lines[n] as string);
-    const c0 = line.charCodeAt(0);
-    if (c0 === 0x20 || c0 === 0x09) {
-      // Line folding (§7.3.1): a continuation line joins the previous value with one space.
-      const last = fields.pop();
-      if (last === undefined) {
+  // Line folding (§7.3.1): the continuation lines of fields[folded], joined with one space at the end.
+  let folded = -1;
+  let foldParts: string[] | null = null;
+  while (nl >= 0) {
+    const ls = nl + 1;
+    nl = text.indexOf('\n', ls);
+    const le = lineEnd(text, ls, nl < 0 ? text.length : nl);
+    const c0 = text.charCodeAt(ls);
+    if (ls < le && (c0 === SP || c0 === HTAB)) {
+      // A continuation line joins the value of the last header read with one space.
+      if (fields.length === 0) {
         headerError ??= 'continuation line before the first header';
         continue;
       }
-      fields.push({ ...last, value: (last.value + ' ' + line.trim()).trim() });
+      if (foldParts === null || folded !== fields.length - 1) {
+        if (foldParts !== null) finishFold(fields, folded, foldParts);
+        folded = fields.length - 1;
+        foldParts = [(fields[folded] as HeaderField).value];
+      }
+      const part = sliceLws(text, ls, le);
+      if (part.length > 0) foldParts.push(part);
       continue;
     }
-    const colon = line.indexOf(':');
-    if (colon <= 0) {
+    let colon = ls;
+    while (colon < le && text.charCodeAt(colon) !== 0x3a) colon++;
+    if (colon === ls || colon === le) {
       headerError ??= 'malformed header line (no colon)';
       continue;
     }
-    const name = line.slice(0, colon).trimEnd();
+    // HCOLON = *( SP / HTAB ) ":" SWS (a stray CR is tolerated there too).
+    let nameEnd = colon;
+    while (nameEnd > ls && isLwsOrCr(text.charCodeAt(nameEnd - 1))) nameEnd--;
+    const name = text.slice(ls, nameEnd);
     if (!isToken(name)) {
       headerError ??= `malformed header name "${name.slice(0, 32)}"`;
       continue;
     }
-    fields.push(Headers.field(name, line.slice(colon + 1).trim()));
+    const { key, spelled } = headerName(name);
+    fields.push({ key, name: spelled, value: sliceLws(text, colon + 1, le) });
   }
+  if (foldParts !== null) finishFold(fields, folded, foldParts);
   const headers = new Headers(fields);
 
   const head = parseStartLine(startLine);
@@ -95,13 +122,16 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): ParseResu
   if (!head.ok) return { ok: false, reason: head.reason, partial };
   if (headerError !== null) return { ok: false, reason: headerError, partial };
 
-  const lengths = headers.getAll('content-length');
+  let contentLength: string | null = null;
+  for (const f of fields) {
+    if (f.key !== 'content-length') continue;
+    if (contentLength !== null) return { ok: false, reason: 'multiple Content-Length headers', partial };
+    contentLength = f.value;
+  }
   let body = EMPTY_BODY;
-  if (lengths.length > 1) return { ok: false, reason: 'multiple Content-Length headers', partial };
-  if (lengths.length === 1) {
-    const text = lengths[0] as string;
-    if (!/^[0-9]{1,10}$/.test(text)) return { ok: false, reason: 'bad Content-Length', partial };
-    const length = Number(text);
+  if (contentLength !== null) {
+    if (!/^[0-9]{1,10}$/.test(contentLength)) return { ok: false, reason: 'bad Content-Length', partial };
+    const length = Number(contentLength);
     if (bodyStart + length > buf.length) {
       return { ok: false, reason: 'Content-Length larger than the message', partial };
     }
@@ -118,6 +148,28 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): ParseResu
   return { ok: true, message };
 }
 
+/** End of the line [start, end) of `text` without one trailing "\r". */
+function lineEnd(text: string, start: number, end: number): number {
+  return end > start && text.charCodeAt(end - 1) === CR ? end - 1 : end;
+}
+
+/** text[start, end) without the LWS (SP, HTAB and stray CRs) at either end. */
+function sliceLws(text: string, start: number, end: number): string {
+  while (start < end && isLwsOrCr(text.charCodeAt(start))) start++;
+  while (end > start && isLwsOrCr(text.charCodeAt(end - 1))) end--;
+  return text.slice(start, end);
+}
+
+function isLwsOrCr(c: number): boolean {
+  return c === SP || c === HTAB || c === CR;
+}
+
+/** Sets the value of a folded header: its parts (already without LWS at their ends) joined by one space. */
+function finishFold(fields: HeaderField[], at: number, parts: string[]): void {
+  const f = fields[at] as HeaderField;
+  fields[at] = { key: f.key, name: f.name, value: parts.filter((p) => p.length > 0).join(' ') };
+}
+
 type StartLine =
   | { ok: true; type: 'request'; method: string; uri: string; version: string }
   | { ok: true; type: 'response'; method: null; status: number; reason: string; version: string }
@@ -127,7 +179,8 @@ function parseStartLine(line: string): StartLine {
   if (line.length === 0) return { ok: false, type: 'unknown', method: null, reason: 'empty start line' };
   if (/^SIP\//i.test(line)) {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (§7.2)
-    const m = /^(SIP\/[0-9]+\.[0-9]+) ([0-9]+)(?: (.*))?$/i.exec(line);
+    // `s`: the reason phrase may contain U+2028/U+2029 (UTF8-NONASCII), which `.` would not match.
+    const m = /^(SIP\/[0-9]+\.[0-9]+) ([0-9]+)(?: (.*))?$/is.exec(line);
     if (!m) return { ok: false, type: 'response', method: null, reason: 'malformed Status-Line' };
     const code = m[2] as string;
     if (code.length !== 3 || code < '100' || code > '699') {
@@ -136,27 +189,29 @@ function parseStartLine(line: string): StartLine {
     return { ok: true, type: 'response', method: null, status: Number(code), reason: m[3] ?? '', version: (m[1] as string).toUpperCase() };
   }
   // Request-Line = Method SP Request-URI SP SIP-Version (§7.1): exactly one SP between elements.
+  const sp1 = line.indexOf(' ');
+  const sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
+  if (sp2 >= 0 && line.indexOf(' ', sp2 + 1) < 0) {
+    // The usual case, three elements: the checks below without splitting.
+    const method = line.slice(0, sp1);
+    const uri = line.slice(sp1 + 1, sp2);
+    const version = line.slice(sp2 + 1);
+    if (!isToken(method)) return { ok: false, type: 'request', method: null, reason: 'bad method' };
+    if (uri.length === 0) return { ok: false, type: 'request', method, reason: 'empty Request-URI' };
+    if (uri.charCodeAt(0) === 0x3c) return { ok: false, type: 'request', method, reason: 'Request-URI enclosed in <>' };
+    if (version === SIP_VERSION) return { ok: true, type: 'request', method, uri, version };
+    if (!VERSION.test(version)) return { ok: false, type: 'request', method, reason: 'malformed SIP-Version' };
+    return { ok: true, type: 'request', method, uri, version: version.toUpperCase() };
+  }
+  // Not three elements.
   const parts = line.split(' ');
   const method = parts[0] as string;
-  const validMethod = isToken(method) ? method : null;
-  if (parts.length !== 3) {
-    const reason = /\s$/.test(line)
-      ? 'trailing whitespace in Request-Line'
-      : /  /.test(line)
-        ? 'more than one space between Request-Line elements'
-        : parts.length > 3
-          ? 'whitespace inside Request-URI'
-          : 'malformed Request-Line';
-    return { ok: false, type: 'request', method: validMethod, reason };
-  }
-  const [, uri, version] = parts as [string, string, string];
-  if (validMethod === null) return { ok: false, type: 'request', method: null, reason: 'bad method' };
-  if (uri.length === 0) return { ok: false, type: 'request', method, reason: 'empty Request-URI' };
-  if (uri.startsWith('<')) return { ok: false, type: 'request', method, reason: 'Request-URI enclosed in <>' };
-  if (!VERSION.test(version)) return { ok: false, type: 'request', method, reason: 'malformed SIP-Version' };
-  return { ok: true, type: 'request', method, uri, version: version.toUpperCase() };
-}
-
-function stripCr(line: string): string {
-  return line.charCodeAt(line.length - 1) === 0x0d ? line.slice(0, -1) : line;
+  const reason = /\s$/.test(line)
+    ? 'trailing whitespace in Request-Line'
+    : / {2}/.test(line)
+      ? 'more than one space between Request-Line elements'
+      : parts.length > 3
+        ? 'whitespace inside Request-URI'
+        : 'malformed Request-Line';
+  return { ok: false, type: 'request', method: isToken(method) ? method : null, reason };
 }

@@ -2,6 +2,7 @@
 import { Headers } from './headers.js';
 import { SipResponse, type SipRequest } from './message.js';
 import { randomToken } from './ids.js';
+import { parseNameAddr } from './name-addr.js';
 
 /** Default reason phrases (RFC 3261 §21 and the extensions Herald answers with). */
 export const REASON_PHRASES: Readonly<Record<number, string>> = {
@@ -74,7 +75,10 @@ export function createResponse(
   for (const f of request.headers.all()) {
     if (f.key === 'via' || f.key === 'from' || f.key === 'call-id' || f.key === 'cseq') h.append(f.name, f.value);
     else if (f.key === 'to') {
-      const hasTag = /;\s*tag\s*=/i.test(f.value);
+      // The tag is a header parameter: a `tag` URI parameter inside <> or a
+      // ";tag=" inside a quoted display name is not one.
+      const na = parseNameAddr(f.value);
+      const hasTag = na.ok ? na.value.params.has('tag') : /;\s*tag\s*=/i.test(f.value);
       h.append(f.name, status > 100 && !hasTag ? `${f.value};tag=${toTag ?? randomToken(10)}` : f.value);
     }
   }

@@ -96,7 +96,7 @@ function parseSipUri(scheme: 'sip' | 'sips', rest: string): UriResult {
     if (port > 65535) return { ok: false, reason: 'bad port in URI' };
     i = j;
   }
-  const p = scanParams(rest, i, '?');
+  const p = scanParams(rest, i, '?', true);
   if (!p.ok) return { ok: false, reason: `bad URI parameter: ${p.reason}` };
   i = p.next;
   let headers: string | null = null;
@@ -112,8 +112,8 @@ function parseSipUri(scheme: 'sip' | 'sips', rest: string): UriResult {
 function parseTelUri(rest: string): UriResult {
   const semi = rest.indexOf(';');
   const number = semi >= 0 ? rest.slice(0, semi) : rest;
-  if (!/^\+?[0-9A-Fa-f*#().\-]+$/.test(number)) return { ok: false, reason: 'bad tel number' };
-  const p = scanParams(rest, semi >= 0 ? semi : rest.length);
+  if (!/^\+?[0-9A-Fa-f*#().-]+$/.test(number)) return { ok: false, reason: 'bad tel number' };
+  const p = scanParams(rest, semi >= 0 ? semi : rest.length, '', true);
   if (!p.ok) return { ok: false, reason: `bad tel parameter: ${p.reason}` };
   if (p.next < rest.length) return { ok: false, reason: 'trailing characters in tel URI' };
   return { ok: true, uri: { kind: 'tel', scheme: 'tel', number, params: p.value } };

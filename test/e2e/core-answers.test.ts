@@ -51,11 +51,15 @@ describe('herald serve: ready line and core SIP answers', function () {
     tcp.close();
   });
 
-  it('answers an unsupported method with 405 and Allow', async () => {
-    udp.send(request('FROBNICATE', { transport: 'UDP', port: udp.port }), herald.listeners.udp!.port);
+  it('answers a known but unsupported method with 405 and Allow, an unknown one with 501 and Allow', async () => {
+    udp.send(request('REFER', { transport: 'UDP', port: udp.port }), herald.listeners.udp!.port);
     const res = await udp.nextResponse();
     expect(res?.status).to.equal(405);
     expect(res!.headers.get('allow')).to.include('OPTIONS');
+    udp.send(request('FROBNICATE', { transport: 'UDP', port: udp.port }), herald.listeners.udp!.port);
+    const unknown = await udp.nextResponse();
+    expect(unknown?.status).to.equal(501);
+    expect(unknown!.headers.get('allow')).to.include('OPTIONS');
   });
 
   it('answers an unsupported Require with 420 and Unsupported', async () => {

@@ -9,31 +9,45 @@ import type { SipResponse } from '../../src/sip/message.js';
 import { StreamFramer } from '../../src/sip/stream-framer.js';
 
 export class UdpPeer {
-  private readonly socket: UdpSocket;
   private readonly queue: Buffer[] = [];
   private waiters: Array<(b: Buffer) => void> = [];
 
-  private constructor(socket: UdpSocket) {
-    this.socket = socket;
-    socket.on('message', (msg) => {
-      const w = this.waiters.shift();
-      if (w) w(msg);
-      else this.queue.push(msg);
-    });
+  /** Datagrams arriving on any of `sockets` land in one queue; the first one sends. */
+  private constructor(private readonly sockets: UdpSocket[]) {
+    for (const socket of sockets) {
+      socket.on('message', (msg) => {
+        const w = this.waiters.shift();
+        if (w) w(msg);
+        else this.queue.push(msg);
+      });
+    }
   }
 
-  static async open(host = '127.0.0.1'): Promise<UdpPeer> {
-    const s = createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, host, () => r()));
-    return new UdpPeer(s);
+  /**
+   * Binds one socket per port (0 = any) on `host`. Messages whose Via has no
+   * rport are answered at the Via's sent-by port (5060 by default, §18.2.2),
+   * so a peer sending such messages listens there, on its own loopback address.
+   */
+  static async open(host = '127.0.0.1', ports: number[] = [0]): Promise<UdpPeer> {
+    const sockets = await Promise.all(
+      ports.map(
+        (port) =>
+          new Promise<UdpSocket>((resolve, reject) => {
+            const s = createSocket('udp4');
+            s.once('error', reject);
+            s.bind(port, host, () => resolve(s));
+          }),
+      ),
+    );
+    return new UdpPeer(sockets);
   }
 
   get port(): number {
-    return this.socket.address().port;
+    return (this.sockets[0] as UdpSocket).address().port;
   }
 
   send(data: Buffer | string, port: number, host = '127.0.0.1'): void {
-    this.socket.send(typeof data === 'string' ? Buffer.from(data) : data, port, host);
+    (this.sockets[0] as UdpSocket).send(typeof data === 'string' ? Buffer.from(data) : data, port, host);
   }
 
   /** Next datagram, or null after `ms` without one. */
@@ -53,16 +67,20 @@ export class UdpPeer {
     });
   }
 
-  async nextResponse(ms = 5000): Promise<SipResponse | null> {
-    const b = await this.next(ms);
-    if (b === null) return null;
-    const r = parseMessage(b);
-    if (!r.ok || r.message.type !== 'response') throw new Error(`not a response: ${b.toString()}`);
-    return r.message;
+  /** Next response; `skipProvisional` passes over 1xx (an INVITE gets 100 Trying first). */
+  async nextResponse(ms = 5000, skipProvisional = false): Promise<SipResponse | null> {
+    for (;;) {
+      const b = await this.next(ms);
+      if (b === null) return null;
+      const r = parseMessage(b);
+      if (!r.ok || r.message.type !== 'response') throw new Error(`not a response: ${b.toString()}`);
+      if (skipProvisional && r.message.status < 200) continue;
+      return r.message;
+    }
   }
 
   close(): void {
-    this.socket.close();
+    for (const s of this.sockets) s.close();
   }
 }
 
