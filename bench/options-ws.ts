@@ -5,7 +5,7 @@
  * flight on each, and counts answers for SECONDS. Usage:
  *   node --import tsx bench/options-ws.ts [CONNECTIONS=50] [DEPTH=8] [SECONDS=10]
  */
-import { fork } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { startHerald } from '../test/helpers/herald-process.js';
 
 const connections = Number(process.argv[2] ?? 50);
@@ -49,10 +49,13 @@ if (process.env.HERALD_BENCH_CHILD === '1') {
   sockets.forEach((ws) => ws.terminate());
   process.exit(0);
 } else {
-  const herald = await startHerald({ env: { HERALD_LOG_LEVEL: 'warn' } });
+  // Server on core 0 and load generator on core 1 when taskset is there: one core of Herald.
+  const pin = spawnSync('taskset', ['--version']).status === 0;
+  const herald = await startHerald({ env: { HERALD_LOG_LEVEL: 'warn' }, pinCpu: pin ? '0' : undefined });
   try {
-    const child = fork(import.meta.filename, process.argv.slice(2), {
-      execArgv: ['--import', 'tsx'],
+    const argv = [process.execPath, '--import', 'tsx', import.meta.filename, ...process.argv.slice(2)];
+    const child = spawn(pin ? 'taskset' : (argv.shift() as string), pin ? ['-c', '1', ...argv] : argv, {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, HERALD_BENCH_CHILD: '1', HERALD_BENCH_URL: `ws://127.0.0.1:${herald.listeners.ws!.port}` },
     });
     const result = await new Promise<{ answered: number; elapsed: number }>((res, rej) => {
@@ -60,7 +63,7 @@ if (process.env.HERALD_BENCH_CHILD === '1') {
       child.once('exit', (code) => rej(new Error(`load generator exited ${code}`)));
     });
     const rate = result.answered / result.elapsed;
-    console.log(`OPTIONS over WS (${connections} connections x ${depth} in flight): ${result.answered} answers in ${result.elapsed.toFixed(2)} s = ${Math.round(rate)} round trips/s`);
+    console.log(`OPTIONS over WS (${connections} connections x ${depth} in flight, ${pin ? 'server on core 0, load on core 1' : 'unpinned'}): ${result.answered} answers in ${result.elapsed.toFixed(2)} s = ${Math.round(rate)} round trips/s`);
     console.log(JSON.stringify({ bench: 'options-ws', connections, depth, answered: result.answered, seconds: result.elapsed, perSecond: Math.round(rate) }));
   } finally {
     await herald.stop();

@@ -59,7 +59,10 @@ export class HeraldServer {
     });
     this.router = new RequestRouter(log, { rejected: (status) => this.metrics.sipRejected.inc({ status }) });
     this.transactions = new TransactionLayer(this.transport, this.router, { timers: sip.timers, logger: log });
-    this.transport.on('message', (m) => this.metrics.sipReceived.inc({ type: m.message.type }));
+    // Label children bound once: a labelled inc() hashes its labels on every message.
+    const receivedRequests = this.metrics.sipReceived.labels('request');
+    const receivedResponses = this.metrics.sipReceived.labels('response');
+    this.transport.on('message', (m) => (m.message.type === 'request' ? receivedRequests : receivedResponses).inc());
     this.transport.on('malformed', () => this.metrics.sipMalformed.inc());
     this.http = buildHttpServer({ metrics: this.metrics, nodeInfo: () => this.nodeInfo(), draining: () => this.draining });
   }

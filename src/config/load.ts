@@ -3,7 +3,8 @@
  * then the HERALD_* environment overrides of CONTRACT §1. A bad file throws a
  * ConfigError whose message names the file, the path inside it and the problem.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { hostname, networkInterfaces } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import type { ZodError } from 'zod';
@@ -43,8 +44,12 @@ export const DEFAULT_CONFIG_FILE = 'config/default.yaml';
 
 type Env = Record<string, string | undefined>;
 
+/** The package's own default config, used when the working directory has none (e.g. `npx herald` elsewhere). */
+const PACKAGE_DEFAULT_CONFIG = fileURLToPath(new URL('../../config/default.yaml', import.meta.url));
+
 export function loadConfig(file?: string, env: Env = process.env): HeraldConfig {
-  const path = file ?? env.HERALD_CONFIG ?? DEFAULT_CONFIG_FILE;
+  const path =
+    file ?? env.HERALD_CONFIG ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : PACKAGE_DEFAULT_CONFIG);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

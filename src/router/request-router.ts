@@ -139,12 +139,15 @@ export class RequestRouter implements ServerTransactionUser {
    */
   private hasLooped(request: SipRequest): boolean {
     if (tagOf(toOf(request)) !== null || fromOf(request) === null) return false;
-    const vias = request.headers.list('via') ?? [];
-    for (const v of vias) {
+    // Cheap text test first: nearly every request has none of our branches.
+    const lines = request.headers.getAll('via');
+    if (!lines.some((l) => l.includes(OWN_BRANCH_PREFIX))) return false;
+    for (const v of request.headers.list('via') ?? []) {
       if (!v.includes(OWN_BRANCH_PREFIX)) continue;
       const via = parseVia(v);
       if (via.ok && (via.value.params.get('branch') ?? '').startsWith(OWN_BRANCH_PREFIX)) return true;
     }
     return false;
   }
+
 }

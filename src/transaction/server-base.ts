@@ -4,15 +4,18 @@
  * retransmitted), termination and its listeners.
  */
 import { SipRequest, type SipResponse } from '../sip/message.js';
-import type { Flow } from '../transport/types.js';
+import type { Flow, PreparedResponse } from '../transport/types.js';
 import type { TransactionContext } from './context.js';
 import type { TimerName, TimerOwner } from './timers.js';
 import type { ServerTransaction, ServerTransactionState } from './types.js';
 
 export abstract class ServerTransactionBase implements ServerTransaction, TimerOwner {
   state: ServerTransactionState;
-  /** The last response sent: resent on a retransmitted request (§17.2.1, §17.2.2). */
-  protected lastResponse: SipResponse | null = null;
+  /**
+   * The last response sent, serialized and routed: resent on a retransmitted
+   * request (§17.2.1, §17.2.2) without keeping the response objects alive.
+   */
+  protected last: PreparedResponse | null = null;
   private terminatedListeners: (() => void)[] | null = null;
   private req: SipRequest;
 
@@ -50,7 +53,7 @@ export abstract class ServerTransactionBase implements ServerTransaction, TimerO
 
   /** True once a final (≥ 200) response was sent. */
   hasFinalResponse(): boolean {
-    return this.lastResponse !== null && this.lastResponse.status >= 200;
+    return this.last !== null && this.last.status >= 200;
   }
 
   abstract onTimer(name: TimerName): void;
@@ -73,13 +76,20 @@ export abstract class ServerTransactionBase implements ServerTransaction, TimerO
     return this.flow.reliable;
   }
 
+  /** Sends a response that is not to be resent (a further 2xx in Accepted, RFC 6026 §7.1). */
   protected send(response: SipResponse): void {
     this.ctx.transport.sendResponse(response, this.flow, this.ctx.onResponseError);
   }
 
+  /** Sends a response and keeps it as the one to resend on retransmissions. */
+  protected sendAndRemember(response: SipResponse): void {
+    this.last = this.ctx.transport.prepareResponse(response, this.flow);
+    this.ctx.transport.sendPrepared(this.last, this.ctx.onResponseError);
+  }
+
   /** Resends the last response, if any (retransmission absorption, §17.2.1, §17.2.2). */
   protected resendLast(): void {
-    if (this.lastResponse !== null) this.send(this.lastResponse);
+    if (this.last !== null) this.ctx.transport.sendPrepared(this.last, this.ctx.onResponseError);
   }
 
   /** Enters Terminated: timers stop, the layer forgets the transaction, listeners run. */

@@ -44,8 +44,7 @@ export class InviteServerTransaction extends ServerTransactionBase {
     // §8.2.6.1: a 100 echoes the request's Timestamp.
     const timestamp = this.request.headers.get('timestamp');
     if (timestamp !== undefined) trying.headers.append('Timestamp', timestamp);
-    this.lastResponse = trying;
-    this.send(trying);
+    this.sendAndRemember(trying);
   }
 
   /** The To tag our responses carry (one is chosen if none was sent yet), §9.2. */
@@ -82,10 +81,9 @@ export class InviteServerTransaction extends ServerTransactionBase {
       const tag = tagOf(toOf(response));
       if (tag !== null) this.localTag ??= tag;
     }
-    this.lastResponse = response;
     if (status < 200) {
       // §17.2.1: provisional responses keep Proceeding; the last one is resent on retransmitted INVITEs.
-      this.send(response);
+      this.sendAndRemember(response);
     } else if (status < 300) {
       this.enterAccepted(response);
     } else {
@@ -101,7 +99,7 @@ export class InviteServerTransaction extends ServerTransactionBase {
    */
   private enterAccepted(response: SipResponse): void {
     this.state = 'accepted';
-    this.send(response);
+    this.sendAndRemember(response);
     const t1 = this.ctx.settings.t1;
     this.timerL = this.ctx.timers.start(64 * t1, this, 'L');
     this.interval = t1;
@@ -118,7 +116,7 @@ export class InviteServerTransaction extends ServerTransactionBase {
   /** §17.2.1: 3xx–6xx → Completed; Timer G (UDP) from T1 doubling up to T2; Timer H = 64·T1. */
   private enterCompleted(response: SipResponse): void {
     this.state = 'completed';
-    this.send(response);
+    this.sendAndRemember(response);
     const t1 = this.ctx.settings.t1;
     if (!this.reliable) {
       this.interval = t1;

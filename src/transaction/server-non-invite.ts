@@ -27,16 +27,15 @@ export class NonInviteServerTransaction extends ServerTransactionBase {
       this.ctx.log.debug({ txn: this.id, status: response.status }, 'response after final ignored');
       return;
     }
-    this.lastResponse = response;
     if (response.status < 200) {
       // §17.2.2: a provisional response moves Trying to Proceeding.
       this.state = 'proceeding';
-      this.send(response);
+      this.sendAndRemember(response);
       return;
     }
     // §17.2.2: a final response moves to Completed; Timer J = 64·T1 on UDP, 0 on reliable transports.
     this.state = 'completed';
-    this.send(response);
+    this.sendAndRemember(response);
     if (this.reliable) this.terminate();
     else {
       this.timerJ = this.ctx.timers.start(64 * this.ctx.settings.t1, this, 'J');

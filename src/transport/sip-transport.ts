@@ -17,6 +17,7 @@ import { defaultPort, responseTarget } from './response-route.js';
 import { StreamConnection, type TlsClientSettings } from './stream-connection.js';
 import { StreamListener, type ServerCredentials } from './stream-listener.js';
 import type {
+  PreparedResponse,
   Address,
   Flow,
   ListenerInfo,
@@ -106,7 +107,15 @@ export class SipTransport implements Transport {
   }
 
   sendResponse(response: SipResponse, flow: Flow, onError?: SendErrorHandler): void {
-    const bytes = serialize(response);
+    this.sendPrepared(this.prepareResponse(response, flow), onError);
+  }
+
+  prepareResponse(response: SipResponse, flow: Flow): PreparedResponse {
+    return { status: response.status, bytes: serialize(response), flow, target: responseTarget(response, flow) };
+  }
+
+  sendPrepared(prepared: PreparedResponse, onError?: SendErrorHandler): void {
+    const { bytes, flow, target } = prepared;
     if (flow.protocol === 'udp') {
       // Sent from the socket the request reached, to received:rport (RFC 3581 §4).
       const l = this.udpByPort.get(flow.local.port);
@@ -114,8 +123,9 @@ export class SipTransport implements Transport {
         this.fail(onError, `no UDP listener on port ${flow.local.port}`);
         return;
       }
-      const t = responseTarget(response, flow);
-      l.send(bytes, t.address, t.port, onError);
+      // No per-send callback on this hot path: it costs a nextTick per datagram, and a
+      // failed UDP send surfaces as the socket's 'error' event, which is logged.
+      l.send(bytes, target.address, target.port);
       return;
     }
     // §18.2.2: a reliable transport answers on the request's connection while it is open…
@@ -130,8 +140,7 @@ export class SipTransport implements Transport {
       return;
     }
     // …else a new connection to the Via's received address and sent-by port.
-    const t = responseTarget(response, flow);
-    this.sendTo(bytes, flow.protocol, t.address, t.port, onError);
+    this.sendTo(bytes, flow.protocol, target.address, target.port, onError);
   }
 
   flow(flowId: string): Flow | null {

@@ -35,7 +35,9 @@ export function writeConfig(yaml: string): string {
   return file;
 }
 
-export async function startHerald(options: { env?: Record<string, string>; config?: string; timeoutMs?: number } = {}): Promise<HeraldProcess> {
+export async function startHerald(
+  options: { env?: Record<string, string>; config?: string; timeoutMs?: number; /** taskset CPU list (benchmarks) */ pinCpu?: string | undefined } = {},
+): Promise<HeraldProcess> {
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     HERALD_SIP_UDP: '127.0.0.1:0',
@@ -49,7 +51,10 @@ export async function startHerald(options: { env?: Record<string, string>; confi
   };
   const args = [join(ROOT, 'bin', 'herald.js'), 'serve'];
   if (options.config !== undefined) args.push('--config', options.config);
-  const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc =
+    options.pinCpu === undefined
+      ? spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('taskset', ['-c', options.pinCpu, process.execPath, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Array<Record<string, unknown>> = [];
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -11,6 +11,7 @@ import type {
   InboundFailure,
   ListenerInfo,
   Protocol,
+  PreparedResponse,
   SendErrorHandler,
   SendTarget,
   Transport,
@@ -123,6 +124,21 @@ export class FakeTransport implements Transport {
   send(message: SipMessage, target: SendTarget, onError?: SendErrorHandler): void {
     this.sent.push({ kind: 'request', message, target, flow: null, at: performance.now() });
     if (this.failWith !== null) onError?.(this.failWith);
+  }
+
+  /** The message behind each prepared response, so recorded sends stay inspectable. */
+  private readonly prepared = new WeakMap<PreparedResponse, SipResponse>();
+
+  prepareResponse(response: SipResponse, flow: Flow): PreparedResponse {
+    const p: PreparedResponse = { status: response.status, bytes: Buffer.alloc(0), flow, target: flow.remote };
+    this.prepared.set(p, response);
+    return p;
+  }
+
+  sendPrepared(prepared: PreparedResponse, onError?: SendErrorHandler): void {
+    const response = this.prepared.get(prepared);
+    if (response === undefined) throw new Error('sendPrepared with a response this transport did not prepare');
+    this.sendResponse(response, prepared.flow, onError);
   }
 
   sendResponse(response: SipResponse, flow: Flow, onError?: SendErrorHandler): void {
