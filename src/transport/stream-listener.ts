@@ -11,6 +11,7 @@ import type { HostPort } from './options.js';
 import { StreamConnection, type StreamProtocol } from './stream-connection.js';
 import type { ListenerInfo } from './types.js';
 import { normalizeIp } from './via-received.js';
+import { listenServer, serverClosed } from './listen.js';
 
 export interface ServerCredentials {
   cert: string;
@@ -75,18 +76,9 @@ export class StreamListener {
     }
   }
 
-  start(): Promise<ListenerInfo> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      this.server.once('error', onError);
-      this.server.listen({ host: this.bindTo.host, port: this.bindTo.port }, () => {
-        this.server.off('error', onError);
-        this.server.on('error', (err) => this.host.log.error({ err, protocol: this.protocol }, 'listener error'));
-        const a = this.server.address() as net.AddressInfo;
-        this.info = { protocol: this.protocol, address: a.address, port: a.port };
-        resolve(this.info);
-      });
-    });
+  async start(): Promise<ListenerInfo> {
+    this.info = await listenServer(this.server, this.bindTo, this.protocol, this.host.log);
+    return this.info;
   }
 
   listenerInfo(): ListenerInfo | null {
@@ -95,10 +87,7 @@ export class StreamListener {
 
   /** Stops accepting and destroys every socket it accepted; resolves once the server has closed. */
   close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => {
-      if (!this.server.listening) resolve();
-      else this.server.close(() => resolve());
-    });
+    const closed = serverClosed(this.server);
     for (const s of this.sockets) s.destroy();
     return closed;
   }

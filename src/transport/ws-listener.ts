@@ -17,6 +17,7 @@ import type { ServerCredentials } from './stream-listener.js';
 import type { ListenerInfo } from './types.js';
 import { normalizeIp } from './via-received.js';
 import { WsConnection, type WsProtocol } from './ws-connection.js';
+import { listenServer, serverClosed } from './listen.js';
 
 const SUBPROTOCOL = 'sip';
 
@@ -116,18 +117,9 @@ export class WsListener {
     });
   }
 
-  start(): Promise<ListenerInfo> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      this.server.once('error', onError);
-      this.server.listen({ host: this.bindTo.host, port: this.bindTo.port }, () => {
-        this.server.off('error', onError);
-        this.server.on('error', (err) => this.host.log.error({ err, protocol: this.protocol }, 'listener error'));
-        const a = this.server.address() as net.AddressInfo;
-        this.info = { protocol: this.protocol, address: a.address, port: a.port };
-        resolve(this.info);
-      });
-    });
+  async start(): Promise<ListenerInfo> {
+    this.info = await listenServer(this.server, this.bindTo, this.protocol, this.host.log);
+    return this.info;
   }
 
   listenerInfo(): ListenerInfo | null {
@@ -135,10 +127,7 @@ export class WsListener {
   }
 
   close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => {
-      if (!this.server.listening) resolve();
-      else this.server.close(() => resolve());
-    });
+    const closed = serverClosed(this.server);
     this.wss.close();
     this.server.closeAllConnections();
     for (const s of this.sockets) s.destroy();
