@@ -36,7 +36,7 @@ export function parseVia(input: string): ViaResult {
     const pm = /^[0-9]{1,5}/.exec(s.slice(i));
     if (!pm) return { ok: false, reason: 'bad sent-by port in Via' };
     port = Number(pm[0]);
-    if (port > 65535) return { ok: false, reason: 'bad sent-by port in Via' };
+    if (port === 0 || port > 65535) return { ok: false, reason: 'bad sent-by port in Via' };
     i += pm[0].length;
   }
   const p = scanParams(s, i);

@@ -83,8 +83,14 @@ export abstract class ServerTransactionBase implements ServerTransaction, TimerO
 
   /** Sends a response and keeps it as the one to resend on retransmissions. */
   protected sendAndRemember(response: SipResponse): void {
-    this.last = this.ctx.transport.prepareResponse(response, this.flow);
-    this.ctx.transport.sendPrepared(this.last, this.ctx.onResponseError);
+    // Never throws: a transaction unwound half-way (state moved, timers not
+    // started) would stay in the layer's map for ever.
+    try {
+      this.last = this.ctx.transport.prepareResponse(response, this.flow);
+      this.ctx.transport.sendPrepared(this.last, this.ctx.onResponseError);
+    } catch (err) {
+      this.ctx.log.error({ err, txn: this.id, status: response.status }, 'sending a response failed');
+    }
   }
 
   /** Resends the last response, if any (retransmission absorption, §17.2.1, §17.2.2). */

@@ -35,5 +35,7 @@ export function responseTarget(response: SipResponse, flow: Flow): Address {
       if (port > 0 && port <= 65535) return { address, port };
     }
   }
-  return { address, port: via.port ?? defaultPort(flow.protocol) };
+  const port = via.port ?? defaultPort(flow.protocol);
+  // Port 0 cannot be sent to (a hostile or broken Via): answer where the request came from.
+  return port > 0 && port <= 65535 ? { address, port } : flow.remote;
 }

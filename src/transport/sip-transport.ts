@@ -222,6 +222,10 @@ export class SipTransport implements Transport {
       this.fail(onError, 'transport is not running');
       return;
     }
+    if (!(port > 0 && port <= 65535)) {
+      this.fail(onError, `cannot connect to port ${port}`);
+      return;
+    }
     this.opts.logger.debug({ protocol, address, port }, 'opening connection');
     StreamConnection.open(protocol, address, port, this.host, this.tlsClient).write(bytes, onError);
   }

@@ -6,6 +6,7 @@
  * other runts (lone CRLFs, STUN-like binary) are dropped, not reported as
  * malformed, since no SIP message can be that small or start with a control byte.
  */
+import { failLater } from './connection.js';
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { InboundDispatcher } from './inbound.js';
@@ -143,13 +144,22 @@ export class UdpListener {
 
   /** sendto from this socket: responses leave from the port the request reached (§18.2.2, RFC 3581 §4). */
   send(bytes: Buffer, address: string, port: number, onError?: SendErrorHandler): void {
-    if (onError === undefined) this.socket.send(bytes, port, address);
-    else {
-      this.socket.send(bytes, port, address, (err) => {
-        if (err) onError(err);
-      });
+    // dgram throws synchronously on a bad port or address: that must reach the
+    // caller as a send error, never unwind through a transaction half-way.
+    try {
+      if (onError === undefined) this.socket.send(bytes, port, address);
+      else {
+        this.socket.send(bytes, port, address, (err) => {
+          if (err) onError(err);
+        });
+      }
+    } catch (err) {
+      failLater(onError, err instanceof Error ? err : new Error(String(err)), (e) =>
+        this.log.warn({ err: e, address, port }, 'UDP send refused'),
+      );
     }
   }
+
 
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();

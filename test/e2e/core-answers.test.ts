@@ -87,6 +87,19 @@ describe('herald serve: ready line and core SIP answers', function () {
     expect(res!.reason).to.match(/CSeq/);
   });
 
+  it('answers a Via with port 0 (no rport) with 400 at the source address, and keeps no transaction', async () => {
+    const node = async () =>
+      ((await (await fetch(`http://127.0.0.1:${herald.listeners.http!.port}/v1/Node`)).json()) as { transactions: { server: number } }).transactions.server;
+    const before = await node();
+    const msg = request('OPTIONS', { transport: 'UDP', port: udp.port }).replace(/127\.0\.0\.1:\d+;branch=([^;]+);rport/, '127.0.0.1:0;branch=$1');
+    udp.send(msg, herald.listeners.udp!.port);
+    const res = await udp.nextResponse();
+    expect(res?.status).to.equal(400);
+    expect(res!.reason).to.match(/Via/);
+    // Earlier transactions can only have ended meanwhile; this one must not have been added.
+    expect(await node()).to.be.at.most(before);
+  });
+
   it('drains on SIGTERM: health says draining, then the process exits 0', async () => {
     const other = await startHerald();
     other.proc.kill('SIGTERM');
