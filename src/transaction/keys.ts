@@ -33,7 +33,10 @@ export function serverKey(req: SipRequest, method: string, toTag?: string): stri
   const via = topViaOf(req);
   if (via === null) return null;
   const branch = via.params.get('branch');
-  if (isRfc3261Branch(branch)) return `${branch}|${sentBy(via)}|${method}`;
+  // Built by concatenation, then flattened by the slice: the key lives as long as
+  // the transaction and must not hold the request's header text (V8 cons and
+  // sliced strings keep what they were built from).
+  if (isRfc3261Branch(branch)) return `|${branch}|${sentBy(via)}|${method}`.slice(1);
   const cseq = cseqOf(req);
   const callId = callIdOf(req);
   if (cseq === null || callId === null) return null;
@@ -41,7 +44,7 @@ export function serverKey(req: SipRequest, method: string, toTag?: string): stri
   const from = tagOf(fromOf(req)) ?? '';
   const viaId = `${via.transport} ${sentBy(via)};${branch ?? ''}`;
   // Spaces cannot occur unescaped in any of these fields, so the key is unambiguous.
-  return `2543 ${req.uri} ${to} ${from} ${callId} ${cseq.seq} ${method} ${viaId}`;
+  return ` 2543 ${req.uri} ${to} ${from} ${callId} ${cseq.seq} ${method} ${viaId}`.slice(1);
 }
 
 /** Client transaction key (§17.1.3): the branch of our Via plus the CSeq method. */

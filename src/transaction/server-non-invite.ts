@@ -39,7 +39,7 @@ export class NonInviteServerTransaction extends ServerTransactionBase {
     if (this.reliable) this.terminate();
     else {
       this.timerJ = this.ctx.timers.start(64 * this.ctx.settings.t1, this, 'J');
-      this.shedParsedViews();
+      this.releaseRequest();
     }
   }
 

@@ -23,6 +23,12 @@ export type ClientTransactionState =
 
 export interface ServerTransaction {
   readonly id: string;
+  /**
+   * The request that started the transaction. Once a non-INVITE transaction
+   * has sent its final response over UDP, only method and Request-URI remain
+   * (it lingers 32 s for retransmissions; keeping every header costs too much):
+   * keep the request given to `onRequest` if it is needed later.
+   */
   readonly request: SipRequest;
   readonly flow: Flow;
   readonly state: ServerTransactionState;

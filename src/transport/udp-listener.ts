@@ -8,7 +8,8 @@
  */
 import { failLater } from './connection.js';
 import dgram from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import dns from 'node:dns';
+import { isIP, isIPv6 } from 'node:net';
 import type { InboundDispatcher } from './inbound.js';
 import type { HostPort, TransportLogger } from './options.js';
 import type { Address, Flow, ListenerInfo, SendErrorHandler } from './types.js';
@@ -35,6 +36,22 @@ class UdpFlow implements Flow {
   }
 }
 
+/**
+ * dgram resolves every destination, and dns.lookup answers even an IP literal
+ * on the next tick: a closure and a tick per datagram sent, a fifth of the CPU
+ * of an OPTIONS round trip. Responses go to IP addresses (Via received), so
+ * answer those at once and leave names to dns.lookup.
+ */
+function lookupNow(
+  hostname: string,
+  options: dns.LookupOneOptions | number,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = isIP(hostname);
+  if (family !== 0) callback(null, hostname, family);
+  else dns.lookup(hostname, typeof options === 'number' ? { family: options } : options, callback);
+}
+
 export class UdpListener {
   private readonly socket: dgram.Socket;
   private local: Address = { address: '', port: 0 };
@@ -49,7 +66,7 @@ export class UdpListener {
     private readonly maxMessageBytes: number,
     private readonly log: TransportLogger,
   ) {
-    this.socket = dgram.createSocket({ type: isIPv6(bindTo.host) ? 'udp6' : 'udp4' });
+    this.socket = dgram.createSocket({ type: isIPv6(bindTo.host) ? 'udp6' : 'udp4', lookup: lookupNow });
     this.socket.on('message', (buf, rinfo) => {
       try {
         this.onDatagram(buf, rinfo.address, rinfo.port);
