@@ -9,7 +9,10 @@ import type { HeraldConfig, HostPort } from './config/load.js';
 import { buildHttpServer, type NodeInfo } from './http/http-server.js';
 import { Metrics } from './http/metrics.js';
 import { silentLog, type Log } from './log.js';
+import { Registrar } from './registrar/registrar.js';
 import { RequestRouter } from './router/request-router.js';
+import type { BindingStore } from './store/binding-store.js';
+import { MemoryBindingStore } from './store/memory-binding-store.js';
 import { TransactionLayer } from './transaction/transaction-layer.js';
 import { SipTransport } from './transport/sip-transport.js';
 import type { ListenerInfo } from './transport/types.js';
@@ -27,7 +30,11 @@ export class HeraldServer {
   readonly transactions: TransactionLayer;
   readonly router: RequestRouter;
   readonly metrics: Metrics;
+  readonly bindings: BindingStore;
+  readonly registrar: Registrar;
   private readonly http: FastifyInstance;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private bindingCount = 0;
   private bound: ReadyInfo | null = null;
   private draining = false;
   private readonly drainHolds: Array<() => boolean> = [];
@@ -59,6 +66,17 @@ export class HeraldServer {
     });
     this.router = new RequestRouter(log, { rejected: (status) => this.metrics.sipRejected.inc({ status }) });
     this.transactions = new TransactionLayer(this.transport, this.router, { timers: sip.timers, logger: log });
+    // The Redis store (cluster mode) arrives with the cluster issue; until then memory only.
+    this.bindings = new MemoryBindingStore();
+    this.registrar = new Registrar({ accounts: config.settings.accounts, store: this.bindings, nodeId: config.nodeId, log });
+    this.router.handle('REGISTER', this.registrar.handle);
+    this.transport.on('flowClosed', (flow) => {
+      if (!flow.reliable) return;
+      this.registrar.flowClosed(flow.id).then(
+        (gone) => gone.length > 0 && log.info({ flow: flow.id, bindings: gone.length }, 'flow closed: bindings removed'),
+        (err: unknown) => log.error({ err, flow: flow.id }, 'removing the bindings of a closed flow failed'),
+      );
+    });
     // Label children bound once: a labelled inc() hashes its labels on every message.
     const receivedRequests = this.metrics.sipReceived.labels('request');
     const receivedResponses = this.metrics.sipReceived.labels('response');
@@ -69,6 +87,14 @@ export class HeraldServer {
 
   async start(): Promise<ReadyInfo> {
     const sipListeners = await this.transport.start();
+    // Expired bindings go within a second; the count feeds /v1/Node.
+    this.sweepTimer = setInterval(() => {
+      this.registrar
+        .sweep()
+        .then(() => this.bindings.count())
+        .then((n) => (this.bindingCount = n))
+        .catch((err: unknown) => this.log.error({ err }, 'binding sweep failed'));
+    }, 1000);
     const httpListen = this.config.listen.http;
     await this.http.listen({ host: httpListen.host, port: httpListen.port });
     const httpAddress = this.http.server.address() as AddressInfo;
@@ -112,6 +138,7 @@ export class HeraldServer {
   }
 
   async stop(): Promise<void> {
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
     this.transactions.stop();
     await Promise.all([this.transport.stop(), this.http.close()]);
   }
@@ -124,6 +151,7 @@ export class HeraldServer {
       draining: this.draining,
       listeners: this.bound?.listeners ?? {},
       connections: this.transport.connectionCount(),
+      bindings: this.bindingCount,
       transactions: { server: this.transactions.serverTransactionCount(), client: this.transactions.clientTransactionCount() },
     };
   }

@@ -2,17 +2,19 @@
  * What Herald must do with each of the 49 RFC 4475 torture messages
  * (test/fixtures/rfc4475/*.dat) when it arrives at the server.
  *
- * Herald's server at this stage implements one method, OPTIONS (Allow: OPTIONS),
+ * Herald's server at this stage implements OPTIONS and REGISTER (the registrar),
  * as a UAS. Checks run in this order, and the first one that fails answers:
  *
  *   1. parse / framing          → 400 (513 when too large)
  *   2. validateRequest          → 505, 400, 416
- *   3. method                   → 405 (with Allow: OPTIONS) for a method Herald
+ *   3. method                   → 405 (with Allow: OPTIONS, REGISTER) for a method Herald
  *                                 recognises but does not implement, 501 (with
  *                                 Allow) for one it does not recognise: RFC 3261
  *                                 §8.2.1, §21.5.2 and RFC 4475 §3.1.1.2, §3.1.1.5
  *   4. Require                  → 420 with Unsupported listing the tags
  *   5. OPTIONS                  → 200
+ *      REGISTER                 → 404 for an AOR that is not sip:identity@host,
+ *                                 401 (Bearer challenge) without credentials
  *
  * Responses are never answered: with no client transaction to match they are
  * dropped (§18.1.2), and malformed ones are dropped before that.
@@ -79,7 +81,7 @@ export type Rfc4475File =
   | 'inv2543.dat';
 
 /** The check that decides the outcome (see the order above). */
-export type Rfc4475Stage = 'parse' | 'validate' | 'method' | 'require' | 'options' | 'response';
+export type Rfc4475Stage = 'parse' | 'validate' | 'method' | 'require' | 'options' | 'register' | 'response';
 
 export interface Rfc4475Expectation {
   /** RFC 4475 section, e.g. "3.1.1.1". */
@@ -136,9 +138,9 @@ export const RFC4475_EXPECTATIONS: Readonly<Record<Rfc4475File, Rfc4475Expectati
     title: 'Escaped Nulls in URIs',
     kind: 'request',
     valid: true,
-    expect: 405,
-    stage: 'method',
-    why: '"The message is well formed - parsers must accept this message"; a REGISTER, which Herald does not implement yet: 405.',
+    expect: 401,
+    stage: 'register',
+    why: '"The message is well formed - parsers must accept this message"; a REGISTER without credentials: the registrar challenges it, 401 with WWW-Authenticate: Bearer (CONTRACT §4).',
   },
   'esc02.dat': {
     section: '3.1.1.5',
@@ -172,10 +174,10 @@ export const RFC4475_EXPECTATIONS: Readonly<Record<Rfc4475File, Rfc4475Expectati
     title: 'Extra Trailing Octets in a UDP Datagram',
     kind: 'request',
     valid: true,
-    expect: 405,
-    overStream: [405, 405],
-    stage: 'method',
-    why: 'In a datagram the octets after Content-Length "are just spurious noise that must be ignored" (RFC 3261 §18.3), so only the REGISTER is answered: 405. On a stream the same bytes are two requests, REGISTER and INVITE, both answered 405; the INVITE\'s body is 5 octets longer than its Content-Length, and those octets ("C\\r\\n\\r\\n") frame as a third "message" that has no Via and cannot be answered.',
+    expect: 401,
+    overStream: [401, 405],
+    stage: 'register',
+    why: 'In a datagram the octets after Content-Length "are just spurious noise that must be ignored" (RFC 3261 §18.3), so only the REGISTER is answered: 401, it has no credentials. On a stream the same bytes are two requests, REGISTER (401) and INVITE (405); the INVITE\'s body is 5 octets longer than its Content-Length, and those octets ("C\\r\\n\\r\\n") frame as a third "message" that has no Via and cannot be answered.',
   },
   'semiuri.dat': {
     section: '3.1.1.9',
@@ -464,9 +466,9 @@ export const RFC4475_EXPECTATIONS: Readonly<Record<Rfc4475File, Rfc4475Expectati
     title: 'Unknown URI Schemes in Header Fields',
     kind: 'request',
     valid: true,
-    expect: 405,
-    stage: 'method',
-    why: 'Well formed: unknown schemes in To, From and Contact must not break the parser (absolute URIs are kept opaque). A registrar would reject the non-SIP To with 400, but Herald does not implement REGISTER yet: 405 (§3.3.7: for an endpoint that is not a registrar "A 405 Method Not Allowed is appropriate").',
+    expect: 404,
+    stage: 'register',
+    why: 'Well formed: unknown schemes in To, From and Contact must not break the parser (absolute URIs are kept opaque). As a registrar Herald cannot take the AOR isbn:2983792873 (it registers sip:identity@host): 404.',
   },
   'bext01.dat': {
     section: '3.3.5',
@@ -492,9 +494,9 @@ export const RFC4475_EXPECTATIONS: Readonly<Record<Rfc4475File, Rfc4475Expectati
     title: 'Unknown Authorization Scheme',
     kind: 'request',
     valid: true,
-    expect: 405,
-    stage: 'method',
-    why: '"Endpoints choosing not to act as registrars will simply reject the request. A 405 Method Not Allowed is appropriate".',
+    expect: 401,
+    stage: 'register',
+    why: '"An element receiving this request... should respond with a 401 Unauthorized" when it requires authentication it can do: the unknown scheme is ignored and the Bearer challenge sent (RFC 3261 §22.1, RFC 8898).',
   },
   'multi01.dat': {
     section: '3.3.8',
@@ -539,27 +541,27 @@ export const RFC4475_EXPECTATIONS: Readonly<Record<Rfc4475File, Rfc4475Expectati
     title: 'REGISTER with a Contact Header Parameter',
     kind: 'request',
     valid: true,
-    expect: 405,
-    stage: 'method',
-    why: 'Well formed ("unknownparam" is a contact-param, not a URI parameter); a REGISTER: 405 until Herald is a registrar.',
+    expect: 401,
+    stage: 'register',
+    why: 'Well formed ("unknownparam" is a contact-param, not a URI parameter); a REGISTER without credentials: 401 with the Bearer challenge.',
   },
   'cparam02.dat': {
     section: '3.3.13',
     title: 'REGISTER with a url-parameter',
     kind: 'request',
     valid: true,
-    expect: 405,
-    stage: 'method',
-    why: 'Well formed ("unknownparam" is a URI parameter inside <>); a REGISTER: 405.',
+    expect: 401,
+    stage: 'register',
+    why: 'Well formed ("unknownparam" is a URI parameter inside <>); a REGISTER without credentials: 401.',
   },
   'regescrt.dat': {
     section: '3.3.14',
     title: 'REGISTER with a URL Escaped Header',
     kind: 'request',
     valid: true,
-    expect: 405,
-    stage: 'method',
-    why: 'Well formed: an escaped header in a Contact URI enclosed in <> (compare §3.1.2.13); a REGISTER: 405.',
+    expect: 401,
+    stage: 'register',
+    why: 'Well formed: an escaped header in a Contact URI enclosed in <> (compare §3.1.2.13); a REGISTER without credentials: 401.',
   },
   'sdp01.dat': {
     section: '3.3.15',

@@ -9,6 +9,8 @@ export interface NodeInfo {
   draining: boolean;
   listeners: Record<string, { host: string; port: number } | null>;
   connections: number;
+  /** Registration bindings held, as of the last sweep (at most 1 s old). */
+  bindings: number;
   transactions: { server: number; client: number };
 }
 

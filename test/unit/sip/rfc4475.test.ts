@@ -105,13 +105,19 @@ function decide(r: ParseResult): Decision | null {
     return { answer: 'drop', stage: 'response', reason: validateResponse(m) };
   const v = validateRequest(m);
   if (!v.ok) return { answer: v.status, stage: 'validate', reason: v.reason };
-  if (m.method !== 'OPTIONS') {
-    // Herald implements OPTIONS only: a recognised method is 405, an unknown one 501 (RFC 3261 §8.2.1, §21.5.2).
+  if (m.method !== 'OPTIONS' && m.method !== 'REGISTER') {
+    // Herald implements OPTIONS and REGISTER: another recognised method is 405, an unknown one 501 (RFC 3261 §8.2.1, §21.5.2).
     return { answer: KNOWN_METHODS.has(m.method) ? 405 : 501, stage: 'method', reason: null };
   }
   const required = m.headers.list('require') ?? [];
   if (required.length > 0)
     return { answer: 420, stage: 'require', reason: null, unsupported: required };
+  if (m.method === 'REGISTER') {
+    // The registrar: the AOR must be sip:identity@host (else 404); no credentials → 401.
+    const to = toOf(m)?.uri;
+    if (to === undefined || to.kind !== 'sip' || to.user === null) return { answer: 404, stage: 'register', reason: null };
+    return { answer: 401, stage: 'register', reason: null };
+  }
   return { answer: 200, stage: 'options', reason: null };
 }
 

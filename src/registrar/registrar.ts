@@ -1,0 +1,231 @@
+/**
+ * REGISTER → bindings (RFC 3261 §10.3, RFC 5626 §6, RFC 7118). Registration
+ * is presence: an authorized binding makes its client present. This slice
+ * authorizes with access tokens (RFC 8898 Bearer); Digest for softphones
+ * plugs in at `authorize`.
+ */
+import type { AccountConfig } from '../config/schema.js';
+import type { Log } from '../log.js';
+import { callIdOf, cseqOf, toOf } from '../sip/fields.js';
+import type { SipRequest, SipResponse } from '../sip/message.js';
+import { parseNameAddr } from '../sip/name-addr.js';
+import { createResponse } from '../sip/response.js';
+import { decodeUser, formatUri } from '../sip/uri.js';
+import { formatParams } from '../sip/grammar.js';
+import type { Binding, BindingStore } from '../store/binding-store.js';
+import type { ServerTransaction } from '../transaction/types.js';
+import { verifyAccessToken, type VerifiedToken } from '../auth/verify-token.js';
+
+export interface RegistrarOptions {
+  accounts: readonly AccountConfig[];
+  store: BindingStore;
+  nodeId: string;
+  log: Log;
+  /** Shortest registration accepted (423 below it), seconds. */
+  minExpires?: number;
+  /** Longest registration granted, seconds. */
+  maxExpires?: number;
+  /** Granted when the client asks for nothing, seconds. */
+  defaultExpires?: number;
+  now?: () => number;
+}
+
+const BEARER = /^\s*Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i;
+export const BEARER_REALM = 'herald';
+
+interface ContactRequest {
+  key: string;
+  contactUri: string;
+  contactParams: string;
+  instanceId: string | null;
+  regId: number | null;
+  expires: number;
+}
+
+export class Registrar {
+  private readonly minExpires: number;
+  private readonly maxExpires: number;
+  private readonly defaultExpires: number;
+  private readonly now: () => number;
+
+  constructor(private readonly o: RegistrarOptions) {
+    this.minExpires = o.minExpires ?? 60;
+    this.maxExpires = o.maxExpires ?? 3600;
+    this.defaultExpires = o.defaultExpires ?? 600;
+    this.now = o.now ?? Date.now;
+  }
+
+  /** The router's REGISTER handler. */
+  readonly handle = (request: SipRequest, txn: ServerTransaction): void => {
+    this.register(request, txn).catch((err: unknown) => {
+      this.o.log.error({ err, callId: request.headers.get('call-id') }, 'REGISTER failed');
+      txn.respond(createResponse(request, 500));
+    });
+  };
+
+  /** A connection closed: its bindings go at once (RFC 5626 §5; CONTRACT §4). */
+  async flowClosed(flowId: string): Promise<Binding[]> {
+    return this.o.store.removeByFlow(this.o.nodeId, flowId);
+  }
+
+  async sweep(): Promise<Binding[]> {
+    return this.o.store.sweep(this.now());
+  }
+
+  private async register(request: SipRequest, txn: ServerTransaction): Promise<void> {
+    const to = toOf(request);
+    const aor = to?.uri;
+    if (aor === undefined || aor.kind !== 'sip' || aor.user === null) {
+      return txn.respond(createResponse(request, 404, 'Not Found (AOR must be sip:identity@host)'));
+    }
+    const identity = decodeUser(aor);
+    if (identity === null || identity === '') return txn.respond(createResponse(request, 404));
+
+    const auth = this.authorize(request, identity);
+    if (!auth.ok) return txn.respond(auth.response);
+    const token = auth.token;
+    const account = this.o.accounts.find((a) => a.sid === token.accountSid);
+    if (account === undefined) return txn.respond(createResponse(request, 403, 'Forbidden (unknown account)'));
+
+    const parsed = this.parseContacts(request);
+    if (!parsed.ok) return txn.respond(parsed.response);
+    const store = this.o.store;
+    const now = this.now();
+    const callId = callIdOf(request) as string;
+    const cseq = (cseqOf(request) as { seq: number }).seq;
+
+    if (parsed.wildcard) {
+      // §10.3 step 6: "Contact: *" with Expires 0 removes every binding of the AOR.
+      await store.removeAll(account.sid, identity);
+      return txn.respond(this.ok(request, []));
+    }
+    const existing = await store.list(account.sid, identity, now);
+    const byKey = new Map(existing.map((b) => [b.key, b]));
+    // Never past the token's expiry (CONTRACT §4).
+    const tokenLeft = Math.max(0, Math.floor(token.expiresAt - now / 1000));
+    for (const c of parsed.contacts) {
+      if (c.expires !== 0 && c.expires < this.minExpires) {
+        const res = createResponse(request, 423);
+        res.headers.set('Min-Expires', String(this.minExpires));
+        return txn.respond(res);
+      }
+      const old = byKey.get(c.key);
+      // §10.3 step 7: the same Call-ID with a CSeq not higher is out of order; the update is aborted.
+      if (old !== undefined && old.callId === callId && cseq <= old.cseq) {
+        return txn.respond(createResponse(request, 500, 'Server Internal Error (out-of-order REGISTER)'));
+      }
+    }
+    const adding = parsed.contacts.filter((c) => c.expires !== 0 && !byKey.has(c.key)).length;
+    const removing = parsed.contacts.filter((c) => c.expires === 0 && byKey.has(c.key)).length;
+    const limit = account.limits.devicesPerClient;
+    if (adding > 0 && existing.length - removing + adding > limit) {
+      return txn.respond(createResponse(request, 403, `Forbidden (at most ${limit} devices per client)`));
+    }
+    for (const c of parsed.contacts) {
+      if (c.expires === 0) {
+        await store.remove(account.sid, identity, c.key);
+        continue;
+      }
+      const granted = Math.min(c.expires, this.maxExpires, tokenLeft);
+      if (granted <= 0) continue;
+      await store.put({
+        accountSid: account.sid,
+        identity,
+        key: c.key,
+        contactUri: c.contactUri,
+        contactParams: c.contactParams,
+        instanceId: c.instanceId,
+        regId: c.regId,
+        callId,
+        cseq,
+        expiresAt: now + granted * 1000,
+        flowId: txn.flow.id,
+        transport: txn.flow.protocol,
+        source: txn.flow.remote,
+        userAgent: request.headers.get('user-agent') ?? null,
+        path: request.headers.list('path') ?? [],
+        node: this.o.nodeId,
+      });
+    }
+    txn.respond(this.ok(request, await store.list(account.sid, identity, this.now())));
+  }
+
+  /** RFC 8898: the access token in `Authorization: Bearer`; 401 without or with a bad one, 403 without the grant. */
+  private authorize(request: SipRequest, identity: string): { ok: true; token: VerifiedToken } | { ok: false; response: SipResponse } {
+    const bearer = request.headers
+      .getAll('authorization')
+      .map((v) => BEARER.exec(v)?.[1])
+      .find((t): t is string => t !== undefined);
+    if (bearer === undefined) {
+      const res = createResponse(request, 401);
+      res.headers.append('WWW-Authenticate', `Bearer realm="${BEARER_REALM}"`);
+      return { ok: false, response: res };
+    }
+    const verdict = verifyAccessToken(bearer, this.o.accounts, { now: Math.floor(this.now() / 1000) });
+    if (!verdict.ok) {
+      this.o.log.info({ reason: verdict.reason, identity }, 'REGISTER with a bad token');
+      const res = createResponse(request, 401);
+      res.headers.append('WWW-Authenticate', `Bearer realm="${BEARER_REALM}", error="invalid_token"`);
+      return { ok: false, response: res };
+    }
+    if (!verdict.token.incoming) {
+      return { ok: false, response: createResponse(request, 403, 'Forbidden (token has no incoming grant)') };
+    }
+    if (verdict.token.identity !== identity) {
+      return { ok: false, response: createResponse(request, 403, 'Forbidden (token identity does not match the AOR)') };
+    }
+    return { ok: true, token: verdict.token };
+  }
+
+  private parseContacts(
+    request: SipRequest,
+  ): { ok: true; wildcard: boolean; contacts: ContactRequest[] } | { ok: false; response: SipResponse } {
+    const headerExpires = request.headers.get('expires');
+    const defaultExpires = headerExpires !== undefined ? clampSeconds(Number(headerExpires)) : this.defaultExpires;
+    const values = request.headers.list('contact') ?? [];
+    if (values.some((v) => v.trim() === '*')) {
+      // §10.3 step 6: "*" only alone and only with Expires: 0.
+      if (values.length !== 1 || headerExpires === undefined || Number(headerExpires) !== 0) {
+        return { ok: false, response: createResponse(request, 400, 'Bad Request (Contact: * needs Expires: 0 and no other Contact)') };
+      }
+      return { ok: true, wildcard: true, contacts: [] };
+    }
+    const contacts: ContactRequest[] = [];
+    for (const v of values) {
+      const na = parseNameAddr(v);
+      if (!na.ok) return { ok: false, response: createResponse(request, 400, 'Bad Request (malformed Contact)') };
+      const params = new Map(na.value.params);
+      const expiresParam = params.get('expires');
+      params.delete('expires');
+      const instanceId = params.get('+sip.instance') ?? null;
+      const regIdText = params.get('reg-id') ?? null;
+      const regId = regIdText !== null && /^[0-9]{1,9}$/.test(regIdText) ? Number(regIdText) : null;
+      const contactUri = formatUri(na.value.uri);
+      contacts.push({
+        key: instanceId !== null ? `${instanceId}|${regId ?? ''}` : contactUri,
+        contactUri,
+        contactParams: formatParams(params),
+        instanceId,
+        regId,
+        expires: expiresParam !== undefined && expiresParam !== null ? clampSeconds(Number(expiresParam)) : defaultExpires,
+      });
+    }
+    return { ok: true, wildcard: false, contacts };
+  }
+
+  /** §10.3 step 8: the 200 lists every current binding with its remaining expiry. */
+  private ok(request: SipRequest, bindings: Binding[]): SipResponse {
+    const res = createResponse(request, 200);
+    const now = this.now();
+    for (const b of bindings) {
+      const left = Math.max(1, Math.round((b.expiresAt - now) / 1000));
+      res.headers.append('Contact', `<${b.contactUri}>${b.contactParams};expires=${left}`);
+    }
+    return res;
+  }
+}
+
+/** delta-seconds: malformed or overlarge values count as the largest (RFC 3261 §20.19). */
+function clampSeconds(n: number): number {
+  return Number.isFinite(n) && n >= 0 ? Math.min(Math.floor(n), 2 ** 32 - 1) : 2 ** 32 - 1;
+}
