@@ -1,0 +1,137 @@
+/**
+ * Stateless server nonces and the one piece of state Digest needs: the
+ * highest nonce-count seen per nonce (RFC 7616 §3.3 "nonce", §5.5 replay
+ * attacks; RFC 3261 §22.4).
+ *
+ * A nonce is base64url( issued-at (6 bytes, ms) | random (10 bytes) | MAC (16 bytes) )
+ * with MAC = HMAC-SHA-256(secret, label | realm | issued-at | random), cut to
+ * 128 bits. Only this server (or one sharing its secret) can make one, and its
+ * age can be read back without storing anything.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+const TIME_BYTES = 6;
+const RANDOM_BYTES = 10;
+const MAC_BYTES = 16;
+const PAYLOAD_BYTES = TIME_BYTES + RANDOM_BYTES;
+const NONCE_BYTES = PAYLOAD_BYTES + MAC_BYTES;
+/** 32 bytes in unpadded base64url. */
+const NONCE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+const MAC_LABEL = 'herald-digest-nonce\0';
+
+export class NonceCodec {
+  constructor(
+    private readonly secret: Buffer,
+    private readonly realm: string,
+  ) {}
+
+  /** A fresh nonce issued at `nowMs`. */
+  issue(nowMs: number): string {
+    const payload = Buffer.alloc(PAYLOAD_BYTES);
+    payload.writeUIntBE(Math.max(0, Math.floor(nowMs)), 0, TIME_BYTES);
+    randomBytes(RANDOM_BYTES).copy(payload, TIME_BYTES);
+    return Buffer.concat([payload, this.mac(payload)]).toString('base64url');
+  }
+
+  /**
+   * The issue time (ms) of a nonce this server made for this realm, or null
+   * for anything else: wrong shape, non-canonical encoding, or a MAC that
+   * does not verify (checked in constant time).
+   */
+  open(nonce: string): number | null {
+    if (!NONCE_SHAPE.test(nonce)) return null;
+    const raw = Buffer.from(nonce, 'base64url');
+    // Only the canonical spelling counts, so one nonce has one replay record.
+    if (raw.length !== NONCE_BYTES || raw.toString('base64url') !== nonce) return null;
+    const payload = raw.subarray(0, PAYLOAD_BYTES);
+    if (!timingSafeEqual(raw.subarray(PAYLOAD_BYTES), this.mac(payload))) return null;
+    return payload.readUIntBE(0, TIME_BYTES);
+  }
+
+  private mac(payload: Buffer): Buffer {
+    return createHmac('sha256', this.secret)
+      .update(MAC_LABEL)
+      .update(this.realm, 'utf8')
+      .update('\0')
+      .update(payload)
+      .digest()
+      .subarray(0, MAC_BYTES);
+  }
+}
+
+/**
+ * Whether a nonce issued at `issuedAt` is past its lifetime at `nowMs`. A nonce
+ * from the future (the clock went back) counts as expired too, so no nonce
+ * lives longer than its lifetime whatever the clock does.
+ */
+export function nonceExpired(issuedAt: number, nowMs: number, ttlMs: number): boolean {
+  const age = nowMs - issuedAt;
+  return age > ttlMs || age < -ttlMs;
+}
+
+interface Seen {
+  nc: number;
+  issuedAt: number;
+}
+
+export type CountVerdict = 'ok' | 'replay' | 'forgotten';
+
+/**
+ * Highest nonce-count seen per nonce, for nonces still within their lifetime.
+ * Memory is bounded by `cap`: entries of expired nonces are dropped (they are
+ * refused as stale before they get here), and when the map is full of live
+ * ones the least recently first-used is evicted. Its issue time becomes a
+ * floor: a nonce issued at or before the floor that has no entry might have
+ * been evicted, so it is reported `forgotten` (answer it as stale, which makes
+ * the UA fetch a new nonce) rather than accepted, which could admit a replay.
+ */
+export class NonceCountTracker {
+  private readonly seen = new Map<string, Seen>();
+  private forgottenUpTo = -Infinity;
+  private lastSweep = -Infinity;
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly cap: number,
+  ) {}
+
+  get size(): number {
+    return this.seen.size;
+  }
+
+  /**
+   * Accepts `nc` when it is greater than the highest count seen for the nonce
+   * (RFC 7616 §3.4: the client increments it for each request with the same
+   * nonce), and records it. Call it only for requests whose response checked.
+   */
+  advance(nonce: string, issuedAt: number, nc: number, nowMs: number): CountVerdict {
+    const entry = this.seen.get(nonce);
+    if (entry !== undefined) {
+      if (nc <= entry.nc) return 'replay';
+      entry.nc = nc;
+      return 'ok';
+    }
+    if (issuedAt <= this.forgottenUpTo) return 'forgotten';
+    this.makeRoom(nowMs);
+    this.seen.set(nonce, { nc, issuedAt });
+    return 'ok';
+  }
+
+  private expired(e: Seen, nowMs: number): boolean {
+    return nonceExpired(e.issuedAt, nowMs, this.ttlMs);
+  }
+
+  private makeRoom(nowMs: number): void {
+    // Full sweep once per lifetime: catches nonces first used late.
+    if (nowMs - this.lastSweep >= this.ttlMs) {
+      this.lastSweep = nowMs;
+      for (const [k, e] of this.seen) if (this.expired(e, nowMs)) this.seen.delete(k);
+    }
+    // Entries are roughly in issue order, so expired ones gather at the front.
+    for (const [k, e] of this.seen) {
+      if (this.seen.size < this.cap && !this.expired(e, nowMs)) break;
+      if (!this.expired(e, nowMs)) this.forgottenUpTo = Math.max(this.forgottenUpTo, e.issuedAt);
+      this.seen.delete(k);
+    }
+  }
+}
