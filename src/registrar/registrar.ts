@@ -14,7 +14,9 @@ import { decodeUser, formatUri } from '../sip/uri.js';
 import { formatParams } from '../sip/grammar.js';
 import type { Binding, BindingStore } from '../store/binding-store.js';
 import type { ServerTransaction } from '../transaction/types.js';
-import { verifyAccessToken, type VerifiedToken } from '../auth/verify-token.js';
+import { randomBytes } from 'node:crypto';
+import { AuthThrottle, DigestAuthenticator, parseAuthorization } from '../auth/digest.js';
+import { verifyAccessToken } from '../auth/verify-token.js';
 
 export interface RegistrarOptions {
   accounts: readonly AccountConfig[];
@@ -28,6 +30,23 @@ export interface RegistrarOptions {
   /** Granted when the client asks for nothing, seconds. */
   defaultExpires?: number;
   now?: () => number;
+  /** Key for Digest nonces; nodes sharing it accept each other's nonces. Random per process by default. */
+  digestSecret?: Buffer;
+}
+
+/** Who a REGISTER proved to be. */
+interface Authorized {
+  accountSid: string;
+  identity: string;
+  /** The access token's expiry (unix s); null for Digest users, whose bindings are capped by maxExpires only. */
+  expiresAt: number | null;
+}
+
+/** A sipDomain with Digest users (CONTRACT §2 `credentials`). */
+interface DigestDomain {
+  accountSid: string;
+  authenticator: DigestAuthenticator;
+  passwords: Map<string, string>;
 }
 
 const BEARER = /^\s*Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i;
@@ -47,12 +66,25 @@ export class Registrar {
   private readonly maxExpires: number;
   private readonly defaultExpires: number;
   private readonly now: () => number;
+  private readonly digestDomains = new Map<string, DigestDomain>();
+  /** Failed Digest attempts per source address and per user name (CONTRACT §4: throttled). */
+  private readonly throttle: AuthThrottle;
 
   constructor(private readonly o: RegistrarOptions) {
     this.minExpires = o.minExpires ?? 60;
     this.maxExpires = o.maxExpires ?? 3600;
     this.defaultExpires = o.defaultExpires ?? 600;
     this.now = o.now ?? Date.now;
+    this.throttle = new AuthThrottle({ now: this.now });
+    const secret = o.digestSecret ?? randomBytes(32);
+    for (const a of o.accounts) {
+      if (a.sipDomain === undefined || a.credentials.length === 0) continue;
+      this.digestDomains.set(a.sipDomain.toLowerCase(), {
+        accountSid: a.sid,
+        authenticator: new DigestAuthenticator({ realm: a.sipDomain, secret, now: this.now }),
+        passwords: new Map(a.credentials.map((c) => [c.username, c.password])),
+      });
+    }
   }
 
   /** The router's REGISTER handler. */
@@ -81,10 +113,10 @@ export class Registrar {
     const identity = decodeUser(aor);
     if (identity === null || identity === '') return txn.respond(createResponse(request, 404));
 
-    const auth = this.authorize(request, identity);
+    const auth = this.authorize(request, identity, aor.host.toLowerCase(), txn.flow.remote.address);
     if (!auth.ok) return txn.respond(auth.response);
-    const token = auth.token;
-    const account = this.o.accounts.find((a) => a.sid === token.accountSid);
+    const who = auth.who;
+    const account = this.o.accounts.find((a) => a.sid === who.accountSid);
     if (account === undefined) return txn.respond(createResponse(request, 403, 'Forbidden (unknown account)'));
 
     const parsed = this.parseContacts(request);
@@ -102,7 +134,7 @@ export class Registrar {
     const existing = await store.list(account.sid, identity, now);
     const byKey = new Map(existing.map((b) => [b.key, b]));
     // Never past the token's expiry (CONTRACT §4).
-    const tokenLeft = Math.max(0, Math.floor(token.expiresAt - now / 1000));
+    const tokenLeft = who.expiresAt === null ? this.maxExpires : Math.max(0, Math.floor(who.expiresAt - now / 1000));
     for (const c of parsed.contacts) {
       if (c.expires !== 0 && c.expires < this.minExpires) {
         const res = createResponse(request, 423);
@@ -150,17 +182,59 @@ export class Registrar {
     txn.respond(this.ok(request, await store.list(account.sid, identity, this.now())));
   }
 
-  /** RFC 8898: the access token in `Authorization: Bearer`; 401 without or with a bad one, 403 without the grant. */
-  private authorize(request: SipRequest, identity: string): { ok: true; token: VerifiedToken } | { ok: false; response: SipResponse } {
-    const bearer = request.headers
-      .getAll('authorization')
-      .map((v) => BEARER.exec(v)?.[1])
-      .find((t): t is string => t !== undefined);
-    if (bearer === undefined) {
-      const res = createResponse(request, 401);
-      res.headers.append('WWW-Authenticate', `Bearer realm="${BEARER_REALM}"`);
-      return { ok: false, response: res };
+  /**
+   * RFC 8898 Bearer (an access token) for any AOR; RFC 3261 §22 Digest for
+   * an AOR in a sipDomain that has credentials. Without usable credentials
+   * the 401 carries the Digest challenges first (MD5, then SHA-256: many UAs
+   * read only the first) and the Bearer one last (CONTRACT §4).
+   */
+  private authorize(
+    request: SipRequest,
+    identity: string,
+    host: string,
+    source: string,
+  ): { ok: true; who: Authorized } | { ok: false; response: SipResponse } {
+    const headers = request.headers.getAll('authorization');
+    const bearer = headers.map((v) => BEARER.exec(v)?.[1]).find((t): t is string => t !== undefined);
+    const domain = this.digestDomains.get(host);
+    if (bearer !== undefined) return this.authorizeBearer(request, identity, bearer);
+    if (domain === undefined) return { ok: false, response: this.challenge(request, null, false) };
+
+    const ipKey = `ip:${source}`;
+    const userKey = `user:${host}:${identity}`;
+    if (this.throttle.isBlocked(ipKey) || this.throttle.isBlocked(userKey)) {
+      return { ok: false, response: createResponse(request, 403, 'Forbidden (too many failed attempts, try later)') };
     }
+    const digest = headers
+      .map((v) => parseAuthorization(v))
+      .find((c) => c !== null && c.scheme.toLowerCase() === 'digest' && c.params.get('realm') === domain.authenticator.realm);
+    if (digest === undefined || digest === null) return { ok: false, response: this.challenge(request, domain, false) };
+    const result = domain.authenticator.verify({
+      method: request.method,
+      authorization: digest.params,
+      password: (user) => domain.passwords.get(user) ?? null,
+    });
+    if (result.ok) {
+      if (result.username !== identity) {
+        return { ok: false, response: createResponse(request, 403, 'Forbidden (credentials are for another user)') };
+      }
+      this.throttle.succeed(ipKey);
+      this.throttle.succeed(userKey);
+      return { ok: true, who: { accountSid: domain.accountSid, identity, expiresAt: null } };
+    }
+    if (result.kind === 'stale') return { ok: false, response: this.challenge(request, domain, true) };
+    // A wrong user and a wrong password get the same answer (no enumeration, CONTRACT §4).
+    this.throttle.fail(ipKey);
+    this.throttle.fail(userKey);
+    this.o.log.info({ reason: result.reason, kind: result.kind, source, identity }, 'REGISTER with bad Digest credentials');
+    return { ok: false, response: this.challenge(request, domain, false) };
+  }
+
+  private authorizeBearer(
+    request: SipRequest,
+    identity: string,
+    bearer: string,
+  ): { ok: true; who: Authorized } | { ok: false; response: SipResponse } {
     const verdict = verifyAccessToken(bearer, this.o.accounts, { now: Math.floor(this.now() / 1000) });
     if (!verdict.ok) {
       this.o.log.info({ reason: verdict.reason, identity }, 'REGISTER with a bad token');
@@ -174,7 +248,15 @@ export class Registrar {
     if (verdict.token.identity !== identity) {
       return { ok: false, response: createResponse(request, 403, 'Forbidden (token identity does not match the AOR)') };
     }
-    return { ok: true, token: verdict.token };
+    const t = verdict.token;
+    return { ok: true, who: { accountSid: t.accountSid, identity, expiresAt: t.expiresAt } };
+  }
+
+  private challenge(request: SipRequest, domain: DigestDomain | null, stale: boolean): SipResponse {
+    const res = createResponse(request, 401);
+    if (domain !== null) for (const c of domain.authenticator.challenges({ stale })) res.headers.append('WWW-Authenticate', c);
+    res.headers.append('WWW-Authenticate', `Bearer realm="${BEARER_REALM}"`);
+    return res;
   }
 
   private parseContacts(
