@@ -49,7 +49,6 @@ interface DigestDomain {
   passwords: Map<string, string>;
 }
 
-const BEARER = /^\s*Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i;
 export const BEARER_REALM = 'herald';
 
 interface ContactRequest {
@@ -194,8 +193,8 @@ export class Registrar {
     host: string,
     source: string,
   ): { ok: true; who: Authorized } | { ok: false; response: SipResponse } {
-    const headers = request.headers.getAll('authorization');
-    const bearer = headers.map((v) => BEARER.exec(v)?.[1]).find((t): t is string => t !== undefined);
+    const credentials = request.headers.getAll('authorization').map((v) => parseAuthorization(v));
+    const bearer = credentials.find((c) => c !== null && c.scheme.toLowerCase() === 'bearer' && c.token68 !== null)?.token68 ?? undefined;
     const domain = this.digestDomains.get(host);
     if (bearer !== undefined) return this.authorizeBearer(request, identity, bearer);
     if (domain === undefined) return { ok: false, response: this.challenge(request, null, false) };
@@ -205,9 +204,9 @@ export class Registrar {
     if (this.throttle.isBlocked(ipKey) || this.throttle.isBlocked(userKey)) {
       return { ok: false, response: createResponse(request, 403, 'Forbidden (too many failed attempts, try later)') };
     }
-    const digest = headers
-      .map((v) => parseAuthorization(v))
-      .find((c) => c !== null && c.scheme.toLowerCase() === 'digest' && c.params.get('realm') === domain.authenticator.realm);
+    const digest = credentials.find(
+      (c) => c !== null && c.scheme.toLowerCase() === 'digest' && c.params.get('realm') === domain.authenticator.realm,
+    );
     if (digest === undefined || digest === null) return { ok: false, response: this.challenge(request, domain, false) };
     const result = domain.authenticator.verify({
       method: request.method,
