@@ -82,7 +82,7 @@ export class HeraldServer {
     const receivedResponses = this.metrics.sipReceived.labels('response');
     this.transport.on('message', (m) => (m.message.type === 'request' ? receivedRequests : receivedResponses).inc());
     this.transport.on('malformed', () => this.metrics.sipMalformed.inc());
-    this.http = buildHttpServer({ metrics: this.metrics, nodeInfo: () => this.nodeInfo(), draining: () => this.draining });
+    this.http = buildHttpServer({ metrics: this.metrics, nodeInfo: () => this.nodeInfo(), draining: () => this.draining, accounts: config.settings.accounts, bindings: this.bindings, now: Date.now, log });
   }
 
   async start(): Promise<ReadyInfo> {

@@ -1,6 +1,9 @@
-/** The HTTP listener (fastify): health, metrics, node info. The REST API plugs in here as it grows. */
+/** The HTTP listener (fastify): health, metrics, node info, and the account-scoped REST API (CONTRACT §6). */
+import type { Log } from '../log.js';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { ApiError, errorBody } from './errors.js';
 import type { Metrics } from './metrics.js';
+import { restApi, type RestApiDeps } from './rest-api.js';
 
 export interface NodeInfo {
   nodeId: string;
@@ -14,14 +17,16 @@ export interface NodeInfo {
   transactions: { server: number; client: number };
 }
 
-export interface HttpDeps {
+export interface HttpDeps extends RestApiDeps {
   metrics: Metrics;
   nodeInfo: () => NodeInfo;
   draining: () => boolean;
+  log?: Log;
 }
 
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 1_048_576 });
+  // maxParamLength: an identity in a path may be 121 characters, percent-encoded (fastify's default is 100).
+  const app = Fastify({ logger: false, bodyLimit: 1_048_576, routerOptions: { maxParamLength: 2048 } });
   app.get('/healthz', async (_req, reply) => {
     if (deps.draining()) return reply.code(503).send({ status: 'draining' });
     return { status: 'ok' };
@@ -31,12 +36,24 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
+  void app.register(restApi, {
+    prefix: '/v1/Accounts/:accountSid',
+    accounts: deps.accounts,
+    bindings: deps.bindings,
+    now: deps.now,
+  });
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ code: 20404, message: `no route ${req.method} ${req.url}`, status: 404 });
+    void reply.code(404).send(errorBody(404, `no route ${req.method} ${req.url}`));
   });
   app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
-    const status = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500;
-    void reply.code(status).send({ code: 20000 + status, message: err.message, status });
+    if (err instanceof ApiError) {
+      void reply.code(err.statusCode).headers(err.headers).send(errorBody(err.statusCode, err.message, err.errorCode));
+      return;
+    }
+    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    // A 4xx from fastify (bad JSON, too large) says what is wrong; a 500's message is internal: log it, do not send it.
+    if (status === 500) deps.log?.error({ err }, 'REST request failed');
+    void reply.code(status).send(errorBody(status, status === 500 ? 'internal error' : err.message));
   });
   return app;
 }

@@ -1,0 +1,180 @@
+/**
+ * The account-scoped REST API (CONTRACT §6), mounted at `/v1/Accounts/:accountSid`
+ * behind Basic auth (`basic-auth.ts`). This slice: presence read from the
+ * registration bindings (registration is presence, CONTRACT §4), the list of
+ * present clients, and access-token minting.
+ *
+ * Statuses other than `available`/`offline` (busy, away, dnd) and active calls
+ * come with the call engine and PUBLISH; until then a client with a binding is
+ * `available` and `activeCalls` is 0.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { MAX_TOKEN_TTL, mintAccessToken } from '../auth/access-token.js';
+import type { AccountConfig } from '../config/schema.js';
+import type { Binding, BindingStore } from '../store/binding-store.js';
+import { basicAuth, principalOf } from './basic-auth.js';
+import { ApiError, badRequest, errorBody } from './errors.js';
+
+export interface RestApiDeps {
+  accounts: readonly AccountConfig[];
+  bindings: BindingStore;
+  /** ms since the epoch */
+  now: () => number;
+}
+
+export const PRESENCE_STATUSES = ['available', 'busy', 'away', 'dnd', 'offline'] as const;
+export type PresenceStatus = (typeof PRESENCE_STATUSES)[number];
+
+export interface DeviceView {
+  contact: string;
+  transport: string;
+  userAgent: string | null;
+  expiresAt: string;
+  node: string;
+}
+
+export interface PresenceView {
+  identity: string;
+  status: PresenceStatus;
+  devices: DeviceView[];
+  activeCalls: number;
+}
+
+/** What `herald token` and mintAccessToken accept as an identity. */
+const TOKEN_IDENTITY = /^[A-Za-z0-9._~@+-]{1,121}$/;
+/** An identity looked up: whatever a verified token may carry (verify-token.ts): 1-121 characters, no control characters. */
+const MAX_IDENTITY = 121;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+const required =
+  (what: string) =>
+  (issue: { input: unknown }): string =>
+    issue.input === undefined ? 'is required' : `must be ${what}`;
+
+const wholeSeconds = `must be a whole number of seconds from 1 to ${MAX_TOKEN_TTL}`;
+
+const tokenBody = z.strictObject(
+  {
+    identity: z
+      .string({ error: required('a string') })
+      .regex(TOKEN_IDENTITY, 'must be 1-121 characters of letters, digits and ._~@+-'),
+    incoming: z.boolean({ error: 'must be true or false' }).nullish(),
+    outgoingApplicationSid: z.string({ error: 'must be an application SID (AP…)' }).nullish(),
+    ttl: z
+      .number({ error: wholeSeconds })
+      .int({ error: wholeSeconds })
+      .min(1, { error: wholeSeconds })
+      .max(MAX_TOKEN_TTL, { error: wholeSeconds })
+      .nullish(),
+  },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object' : undefined) },
+);
+
+/** The first problem of a zod failure, as `field: problem`. */
+function validationError(error: z.ZodError, root: string): ApiError {
+  const issue = error.issues[0];
+  if (issue === undefined) return badRequest(root, 'is invalid');
+  if (issue.code === 'unrecognized_keys') {
+    return badRequest(issue.keys.join(', '), `unknown field${issue.keys.length > 1 ? 's' : ''}`);
+  }
+  const field = issue.path.length > 0 ? issue.path.map(String).join('.') : root;
+  return badRequest(field, issue.message);
+}
+
+function checkIdentity(identity: string): void {
+  if (identity.length === 0) throw badRequest('identity', 'must not be empty');
+  if ([...identity].length > MAX_IDENTITY)
+    throw badRequest('identity', `must be at most ${MAX_IDENTITY} characters`);
+  if (CONTROL_CHARS.test(identity))
+    throw badRequest('identity', 'must not contain control characters');
+}
+
+function deviceOf(b: Binding): DeviceView {
+  return {
+    contact: b.contactUri,
+    transport: b.transport,
+    userAgent: b.userAgent,
+    expiresAt: new Date(b.expiresAt).toISOString(),
+    node: b.node,
+  };
+}
+
+export function presenceOf(identity: string, bindings: readonly Binding[]): PresenceView {
+  return {
+    identity,
+    status: bindings.length > 0 ? 'available' : 'offline',
+    devices: bindings.map(deviceOf),
+    activeCalls: 0,
+  };
+}
+
+/** Register with `{ prefix: '/v1/Accounts/:accountSid' }`. */
+export const restApi: FastifyPluginAsync<RestApiDeps> = async (app, deps) => {
+  app.addHook('onRequest', basicAuth(deps.accounts));
+  // Unknown routes under an account authenticate first too: nothing here answers a stranger but 401.
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send(errorBody(404, `no route ${req.method} ${req.url}`));
+  });
+
+  app.get<{ Params: { identity: string } }>('/Clients/:identity/Presence', async (req) => {
+    const { account } = principalOf(req);
+    const identity = req.params.identity;
+    checkIdentity(identity);
+    return presenceOf(identity, await deps.bindings.list(account.sid, identity, deps.now()));
+  });
+
+  app.get<{ Querystring: { status?: unknown } }>('/Clients', async (req) => {
+    const { account } = principalOf(req);
+    const status = req.query.status ?? 'available';
+    if (typeof status !== 'string' || !(PRESENCE_STATUSES as readonly string[]).includes(status)) {
+      throw badRequest('status', `must be one of ${PRESENCE_STATUSES.join(', ')}`);
+    }
+    // Only clients with a binding are known (offline ones are not enumerable), and
+    // every one of them is `available` until busy/away/dnd exist.
+    if (status !== 'available') return { clients: [] };
+    const now = deps.now();
+    const identities = [...(await deps.bindings.identities(account.sid, now))].sort();
+    const clients: Array<{ identity: string; status: PresenceStatus; devices: number }> = [];
+    for (const identity of identities) {
+      const devices = (await deps.bindings.list(account.sid, identity, now)).length;
+      // A binding may have expired between the two reads.
+      if (devices > 0) clients.push({ identity, status: 'available', devices });
+    }
+    return { clients };
+  });
+
+  app.post('/Tokens', async (req, reply) => {
+    const { account, apiKey: usedKey } = principalOf(req);
+    const parsed = tokenBody.safeParse(req.body);
+    if (!parsed.success) throw validationError(parsed.error, 'body');
+    const body = parsed.data;
+    const appSid = body.outgoingApplicationSid ?? undefined;
+    if (appSid !== undefined && !account.applications.some((a) => a.sid === appSid)) {
+      throw badRequest(
+        'outgoingApplicationSid',
+        `no application ${appSid} in account ${account.sid}`,
+      );
+    }
+    const signingKey = usedKey ?? account.apiKeys[0];
+    if (signingKey === undefined) {
+      throw new ApiError(
+        409,
+        `account ${account.sid} has no API key to sign tokens with: add one under apiKeys in the config file`,
+      );
+    }
+    const token = mintAccessToken({
+      accountSid: account.sid,
+      apiKeySid: signingKey.sid,
+      apiKeySecret: signingKey.secret,
+      identity: body.identity,
+      incoming: body.incoming ?? false,
+      ...(appSid !== undefined ? { outgoingApplicationSid: appSid } : {}),
+      ...(body.ttl !== undefined && body.ttl !== null ? { ttl: body.ttl } : {}),
+      now: Math.floor(deps.now() / 1000),
+    });
+    void reply.code(201).header('cache-control', 'no-store');
+    return { token };
+  });
+};
