@@ -1,0 +1,91 @@
+/**
+ * The Redis connection the Redis stores share (cluster mode, CONTRACT §1
+ * `HERALD_REDIS_URL`), and a small runner for the Lua scripts that make
+ * their multi-key updates atomic.
+ */
+import { createHash } from 'node:crypto';
+import { createClient, type RedisClientType } from 'redis';
+
+/** What `connectRedis` returns: a plain node-redis client (single server, not Redis Cluster). */
+export type RedisClient = RedisClientType;
+
+/**
+ * The one method the stores call. Any connected node-redis client (v4 on,
+ * RESP2 or RESP3, with or without modules) has it; asking for no more keeps
+ * the stores free of node-redis's generic client types.
+ */
+export interface RedisCommander {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+export interface ConnectRedisOptions {
+  /** Give up the first connection after this long (the server must not report ready without its store). Default 10 s. */
+  connectTimeoutMs?: number;
+  /**
+   * Connection errors after start (node-redis emits them while it
+   * reconnects; without a listener they would crash the process). Commands
+   * issued meanwhile wait in node-redis's offline queue and reject on their
+   * own if the client closes, so callers still see their failures.
+   */
+  onError?: (err: Error) => void;
+}
+
+/**
+ * Connects to `url` (`redis://[user:password@]host:port[/db]`, or `rediss://`
+ * for TLS) and resolves once the server answers. The first connection is
+ * bounded by `connectTimeoutMs`; after that the client reconnects by itself
+ * with a capped back-off.
+ */
+export async function connectRedis(url: string, options: ConnectRedisOptions = {}): Promise<RedisClient> {
+  const deadline = Date.now() + (options.connectTimeoutMs ?? 10_000);
+  let connected = false;
+  const client: RedisClient = createClient({
+    url,
+    socket: {
+      connectTimeout: options.connectTimeoutMs ?? 10_000,
+      reconnectStrategy: (retries, cause) => {
+        // Before the first success, an Error ends connect() with it; afterwards retry forever.
+        if (!connected && Date.now() >= deadline) return new Error(`Redis at ${redactUrl(url)} unreachable: ${cause.message}`);
+        return Math.min(50 * 2 ** Math.min(retries, 6), 2000);
+      },
+    },
+  });
+  client.on('error', (err: Error) => options.onError?.(err));
+  await client.connect();
+  connected = true;
+  return client;
+}
+
+/** The URL without its password, for messages. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+/**
+ * A Lua script run by EVALSHA, falling back to EVAL (which also caches it)
+ * when the server does not know it yet (first use, restart, SCRIPT FLUSH).
+ * Redis runs a script atomically: no other command interleaves with it.
+ */
+export class LuaScript {
+  readonly sha: string;
+
+  constructor(readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(client: RedisCommander, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    const tail = [String(keys.length), ...keys, ...args];
+    try {
+      return await client.sendCommand(['EVALSHA', this.sha, ...tail]);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return client.sendCommand(['EVAL', this.source, ...tail]);
+    }
+  }
+}
