@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { mintAccessToken } from './auth/access-token.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { createLogger } from './log.js';
-import { HeraldServer } from './server.js';
+import { createHeraldServer, type HeraldServer } from './server.js';
 
 const USAGE = `usage:
   herald serve [--config FILE]
@@ -31,7 +31,13 @@ async function serve(argv: string[]): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel, config.nodeId);
-  const server = new HeraldServer(config, log);
+  let server: HeraldServer;
+  try {
+    server = await createHeraldServer(config, log);
+  } catch (err) {
+    log.error({ err }, 'start failed: cannot reach the store');
+    process.exit(1);
+  }
   process.on('uncaughtException', (err) => {
     // A bug must not take every call down silently: log it loudly, then exit so a supervisor restarts us.
     log.error({ err }, 'uncaught exception');

@@ -13,11 +13,32 @@ import { Registrar } from './registrar/registrar.js';
 import { RequestRouter } from './router/request-router.js';
 import type { BindingStore } from './store/binding-store.js';
 import { MemoryBindingStore } from './store/memory-binding-store.js';
+import { RedisBindingStore } from './store/redis-binding-store.js';
+import { connectRedis } from './store/redis-client.js';
 import { TransactionLayer } from './transaction/transaction-layer.js';
 import { SipTransport } from './transport/sip-transport.js';
 import type { ListenerInfo } from './transport/types.js';
 
 export const VERSION = '0.1.0';
+
+/** State shared by every node of a cluster (Redis). */
+export interface SharedStores {
+  bindings: BindingStore;
+  close(): Promise<void>;
+}
+
+/** A server for the config: with HERALD_REDIS_URL its stores live in Redis, connected before anything listens. */
+export async function createHeraldServer(config: HeraldConfig, log: Log = silentLog): Promise<HeraldServer> {
+  if (config.redisUrl === null) return new HeraldServer(config, log);
+  const redis = await connectRedis(config.redisUrl, { onError: (err) => log.error({ err }, 'redis connection error') });
+  const shared: SharedStores = {
+    bindings: new RedisBindingStore(redis),
+    close: async () => {
+      await redis.close();
+    },
+  };
+  return new HeraldServer(config, log, shared);
+}
 
 export interface ReadyInfo {
   nodeId: string;
@@ -39,9 +60,14 @@ export class HeraldServer {
   private draining = false;
   private readonly drainHolds: Array<() => boolean> = [];
 
+  /**
+   * `shared` is the cluster state (CONTRACT §1 HERALD_REDIS_URL): without it
+   * the embedded memory store. `createHeraldServer` connects it from the config.
+   */
   constructor(
     readonly config: HeraldConfig,
     private readonly log: Log = silentLog,
+    private readonly shared: SharedStores | null = null,
   ) {
     const sip = config.settings.sip;
     this.transport = new SipTransport({
@@ -66,8 +92,7 @@ export class HeraldServer {
     });
     this.router = new RequestRouter(log, { rejected: (status) => this.metrics.sipRejected.inc({ status }) });
     this.transactions = new TransactionLayer(this.transport, this.router, { timers: sip.timers, logger: log });
-    // The Redis store (cluster mode) arrives with the cluster issue; until then memory only.
-    this.bindings = new MemoryBindingStore();
+    this.bindings = shared?.bindings ?? new MemoryBindingStore();
     this.registrar = new Registrar({ accounts: config.settings.accounts, store: this.bindings, nodeId: config.nodeId, log });
     this.router.handle('REGISTER', this.registrar.handle);
     this.transport.on('flowClosed', (flow) => {
@@ -141,6 +166,7 @@ export class HeraldServer {
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
     this.transactions.stop();
     await Promise.all([this.transport.stop(), this.http.close()]);
+    await this.shared?.close();
   }
 
   nodeInfo(): NodeInfo {
