@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the test suite drives (Debian packages), when missing:
-#   sipp (sip-tester), sipsak, redis-server, openssl.
+#   sipp (sip-tester), sipsak, redis-server, openssl, and the softphones and
+#   scanner of test/e2e/register-softphones.test.ts: baresip (baresip-core),
+#   linphonec (linphone-cli), svwar (sipvicious).
 # As root it runs apt-get; otherwise it prints the command to run.
 set -euo pipefail
 
@@ -9,9 +11,12 @@ command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
 command -v sipsak >/dev/null 2>&1 || need+=(sipsak)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v baresip >/dev/null 2>&1 || need+=(baresip-core)
+command -v linphonec >/dev/null 2>&1 || need+=(linphone-cli)
+command -v svwar >/dev/null 2>&1 || need+=(sipvicious)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "test dependencies present: sipp sipsak redis-server openssl"
+  echo "test dependencies present: sipp sipsak redis-server openssl baresip linphonec svwar"
   exit 0
 fi
 

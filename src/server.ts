@@ -93,7 +93,13 @@ export class HeraldServer {
     this.router = new RequestRouter(log, { rejected: (status) => this.metrics.sipRejected.inc({ status }) });
     this.transactions = new TransactionLayer(this.transport, this.router, { timers: sip.timers, logger: log });
     this.bindings = shared?.bindings ?? new MemoryBindingStore();
-    this.registrar = new Registrar({ accounts: config.settings.accounts, store: this.bindings, nodeId: config.nodeId, log });
+    this.registrar = new Registrar({
+      accounts: config.settings.accounts,
+      store: this.bindings,
+      nodeId: config.nodeId,
+      log,
+      md5OnlyUserAgents: sip.md5OnlyUserAgents.map((p) => new RegExp(p, 'i')),
+    });
     this.router.handle('REGISTER', this.registrar.handle);
     this.transport.on('flowClosed', (flow) => {
       if (!flow.reliable) return;

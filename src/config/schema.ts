@@ -54,6 +54,17 @@ export const accountSchema = z
     }
   });
 
+export const DEFAULT_MD5_ONLY_USER_AGENTS = ['^baresip', '^linphone', 'belle-sip'];
+
+function isRegExp(s: string): boolean {
+  try {
+    new RegExp(s, 'i');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const hostPort = z.string().regex(/^(off|[^\s]+:\d{1,5})$/, 'must be "host:port" or "off"');
 
 export const configSchema = z
@@ -86,11 +97,26 @@ export const configSchema = z
         maxConnectionsPerAddress: z.number().int().positive().default(200),
         idleTimeout: z.number().positive().default(1800).describe('seconds without traffic before a connection is closed'),
         wsAllowedOrigins: z.array(z.string()).nullable().default(null),
+        /**
+         * User-Agents (regular expressions, case-insensitive) that get only the
+         * Digest MD5 challenge: baresip 1.0 gives up on a 401 with any challenge it
+         * cannot use (SHA-256, Bearer) and linphonec 5.1 crashes on one.
+         */
+        md5OnlyUserAgents: z
+          .array(z.string().refine(isRegExp, 'must be a valid regular expression'))
+          .default(DEFAULT_MD5_ONLY_USER_AGENTS),
         timers: z
           .object({ t1: z.number().int().positive().default(500), t2: z.number().int().positive().default(4000), t4: z.number().int().positive().default(5000) })
           .default({ t1: 500, t2: 4000, t4: 5000 }),
       })
-      .default({ maxMessageBytes: 65535, maxConnectionsPerAddress: 200, idleTimeout: 1800, wsAllowedOrigins: null, timers: { t1: 500, t2: 4000, t4: 5000 } }),
+      .default({
+        maxMessageBytes: 65535,
+        maxConnectionsPerAddress: 200,
+        idleTimeout: 1800,
+        wsAllowedOrigins: null,
+        md5OnlyUserAgents: DEFAULT_MD5_ONLY_USER_AGENTS,
+        timers: { t1: 500, t2: 4000, t4: 5000 },
+      }),
     drainTimeout: z.number().positive().default(30).describe('seconds a SIGTERM drain waits for calls to end'),
   })
   .superRefine((cfg, ctx) => {

@@ -32,6 +32,8 @@ export interface RegistrarOptions {
   now?: () => number;
   /** Key for Digest nonces; nodes sharing it accept each other's nonces. Random per process by default. */
   digestSecret?: Buffer;
+  /** User-Agents that get only the MD5 challenge (they fail on a 401 offering more). */
+  md5OnlyUserAgents?: readonly RegExp[];
 }
 
 /** Who a REGISTER proved to be. */
@@ -253,7 +255,15 @@ export class Registrar {
 
   private challenge(request: SipRequest, domain: DigestDomain | null, stale: boolean): SipResponse {
     const res = createResponse(request, 401);
-    if (domain !== null) for (const c of domain.authenticator.challenges({ stale })) res.headers.append('WWW-Authenticate', c);
+    const challenges = domain === null ? [] : domain.authenticator.challenges({ stale });
+    const userAgent = request.headers.get('user-agent') ?? '';
+    if (challenges.length > 0 && (this.o.md5OnlyUserAgents ?? []).some((re) => re.test(userAgent))) {
+      // Interop: some softphones abort on a challenge they cannot use instead of
+      // skipping it (baresip 1.0: SHA-256, Bearer; linphonec 5.1 crashes). They get MD5 only.
+      res.headers.append('WWW-Authenticate', challenges[0] as string);
+      return res;
+    }
+    for (const c of challenges) res.headers.append('WWW-Authenticate', c);
     res.headers.append('WWW-Authenticate', `Bearer realm="${BEARER_REALM}"`);
     return res;
   }

@@ -80,6 +80,21 @@ describe('REGISTER with Digest (softphones)', function () {
     expect(c[2]).to.equal('Bearer realm="herald"');
   });
 
+  it('gives softphones that abort on unusable challenges (baresip, linphonec) the MD5 one only', async () => {
+    for (const ua of ['baresip v1.0.0 (x86_64/linux)', 'Linphonec/5.1.65']) {
+      const msg = request('REGISTER', { transport: 'UDP', port: udp.port, uri: `sip:${DOMAIN}`, extra: [`Contact: <sip:bob@127.0.0.1:${udp.port}>`, `User-Agent: ${ua}`] }).replace(
+        'To: <sip:herald@127.0.0.1>',
+        `To: <sip:bob@${DOMAIN}>`,
+      );
+      udp.send(msg, herald.listeners.udp!.port);
+      const res = await udp.nextResponse();
+      expect(res?.status).to.equal(401);
+      const c = res!.headers.getAll('www-authenticate');
+      expect(c, ua).to.have.length(1);
+      expect(c[0]).to.match(/^Digest /).and.match(/algorithm=MD5/);
+    }
+  });
+
   it('accepts SHA-256 (RFC 8760) and refuses the same nonce-count again', async () => {
     const challenge = (await register('bob', null)).headers.getAll('www-authenticate')[1]!;
     const auth = authorization('SHA-256', 'bob', 'bob-secret', param(challenge, 'nonce'), param(challenge, 'opaque'), '00000001');

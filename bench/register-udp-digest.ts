@@ -1,0 +1,232 @@
+/**
+ * Registrations per second over UDP with Digest, Herald against Kamailio 5.6
+ * in the same run. sipp (Debian sip-tester) runs bench/sipp/register-digest-users.xml:
+ * each call is REGISTER → 401 → REGISTER with the MD5 response → 200, two
+ * transactions per registration, for USERS distinct users (user0 … with
+ * password secret-userN) cycled from an injection file, so every binding is
+ * its own. For each offered rate, Herald (`herald serve` with a generated
+ * config that adds the users to the demo account) and then Kamailio
+ * (bench/kamailio/kamailio.cfg: in-memory usrloc, auth against an htable)
+ * are started fresh on core 0, warmed up for 3 s at that rate, then measured
+ * for SECONDS with sipp on core 1. sipp's per-second statistics (-trace_stat)
+ * give the successful registrations each second; the steady-state median is
+ * reported with the share of failed calls. A server sustains a rate when
+ * fewer than 0.1 % of the calls fail and its median second is within 5 % of
+ * the offered rate (sipp does not count calls it could not start as failed);
+ * a server leaves the ladder at the first rate it does not sustain. Usage:
+ *   node --import tsx bench/register-udp-digest.ts [RATES=2000,4000,6000,8000] [SECONDS=15] [SIPP_PROCESSES=2] [USERS=10000]
+ * Environment: REGISTER_BENCH_SERVERS=herald,kamailio (which to run),
+ * KAMAILIO_CHILDREN=2 (UDP worker processes of Kamailio).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { startHerald } from '../test/helpers/herald-process.js';
+import { run } from '../test/helpers/run.js';
+
+const rates = (process.argv[2] ?? '2000,4000,6000,8000').split(',').map(Number);
+const seconds = Number(process.argv[3] ?? 15);
+const processes = Number(process.argv[4] ?? 2);
+const users = Number(process.argv[5] ?? 10000);
+const servers = (process.env.REGISTER_BENCH_SERVERS ?? 'herald,kamailio').split(',').filter((s) => s !== '');
+const kamailioChildren = Number(process.env.KAMAILIO_CHILDREN ?? 2);
+
+const ROOT = resolve(import.meta.dirname, '..');
+const scenario = join(ROOT, 'bench', 'sipp', 'register-digest-users.xml');
+const kamailioCfg = join(ROOT, 'bench', 'kamailio', 'kamailio.cfg');
+const DOMAIN = 'demo.sip.localhost';
+const MAX_FAILED_PERCENT = 0.1;
+const MIN_MEDIAN_SHARE = 0.95;
+const pin = spawnSync('taskset', ['--version']).status === 0;
+const dir = mkdtempSync(join(tmpdir(), 'herald-bench-register-'));
+
+const password = (i: number) => `secret-user${i}`;
+
+/** One injection file per sipp process, each with its own slice of the users (SEQUENTIAL, cycled). */
+const injection = Array.from({ length: processes }, (_, k) => {
+  const from = Math.floor((users * k) / processes);
+  const to = Math.floor((users * (k + 1)) / processes);
+  const lines = ['SEQUENTIAL'];
+  for (let i = from; i < to; i++) lines.push(`user${i};[authentication username=user${i} password=${password(i)}];`);
+  const file = join(dir, `users${k}.csv`);
+  writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+});
+
+/** Herald's config: config/default.yaml with the bench users added to the demo account's credentials. */
+function heraldConfig(): string {
+  const cfg = parseYaml(readFileSync(join(ROOT, 'config', 'default.yaml'), 'utf8')) as { accounts: Array<{ sipDomain?: string; credentials?: Array<{ username: string; password: string }> }> };
+  const account = cfg.accounts.find((a) => a.sipDomain === DOMAIN);
+  if (account === undefined) throw new Error(`config/default.yaml has no account with sipDomain ${DOMAIN}`);
+  account.credentials = [...(account.credentials ?? []), ...Array.from({ length: users }, (_, i) => ({ username: `user${i}`, password: password(i) }))];
+  const file = join(dir, 'herald.yaml');
+  writeFileSync(file, stringifyYaml(cfg));
+  return file;
+}
+
+interface Server {
+  target: string;
+  stop(): Promise<void>;
+}
+
+async function startHeraldServer(): Promise<Server> {
+  const herald = await startHerald({
+    config: heraldConfig(),
+    env: { HERALD_LOG_LEVEL: 'warn', HERALD_SIP_TCP: 'off', HERALD_SIP_WS: 'off' },
+    pinCpu: pin ? '0' : undefined,
+  });
+  return {
+    target: `127.0.0.1:${herald.listeners.udp!.port}`,
+    async stop() {
+      await herald.stop();
+    },
+  };
+}
+
+/** A UDP port that was free a moment ago. */
+async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((res) => s.bind(0, '127.0.0.1', res));
+  const port = s.address().port;
+  await new Promise<void>((res) => s.close(() => res()));
+  return port;
+}
+
+/** Resolves once something answers an OPTIONS on 127.0.0.1:port (Kamailio answers 405). */
+async function waitForSip(port: number, timeoutMs: number): Promise<void> {
+  const s = createSocket('udp4');
+  await new Promise<void>((res) => s.bind(0, '127.0.0.1', res));
+  try {
+    await new Promise<void>((res, rej) => {
+      const deadline = Date.now() + timeoutMs;
+      let n = 0;
+      const timer = setInterval(() => {
+        if (Date.now() > deadline) {
+          clearInterval(timer);
+          rej(new Error(`nothing answers SIP on 127.0.0.1:${port}`));
+          return;
+        }
+        n++;
+        const probe =
+          `OPTIONS sip:127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${s.address().port};branch=z9hG4bK-probe-${n};rport\r\n` +
+          `Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=p${n}\r\nTo: <sip:127.0.0.1>\r\nCall-ID: probe-${n}@bench\r\nCSeq: ${n} OPTIONS\r\nContent-Length: 0\r\n\r\n`;
+        s.send(probe, port, '127.0.0.1');
+      }, 100);
+      s.once('message', () => {
+        clearInterval(timer);
+        res();
+      });
+    });
+  } finally {
+    s.close();
+  }
+}
+
+async function startKamailio(): Promise<Server> {
+  const port = await freeUdpPort();
+  const args = ['-DD', '-E', '-f', kamailioCfg, '-l', `udp:127.0.0.1:${port}`, '-m', '1024', '-M', '16', '-A', `NUSERS=${users}`, '-A', `CHILDREN=${kamailioChildren}`];
+  const proc = pin ? spawn('taskset', ['-c', '0', 'kamailio', ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn('kamailio', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((res) => proc.once('exit', () => res()));
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+    await exited;
+  };
+  try {
+    await Promise.race([waitForSip(port, 20000), exited.then(() => Promise.reject(new Error(`kamailio exited: ${stderr}`)))]);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { target: `127.0.0.1:${port}`, stop };
+}
+
+interface Result {
+  server: string;
+  offered: number;
+  median: number;
+  min: number;
+  max: number;
+  ok: number;
+  failed: number;
+  failedPercent: number;
+  sustained: boolean;
+}
+
+function sipp(target: string, k: number, rate: number, calls: number, stat: string | null) {
+  const args = ['-sf', scenario, '-inf', injection[k] as string, '-key', 'domain', DOMAIN, '-m', String(calls), '-r', String(rate), '-rp', '1000'];
+  args.push('-l', String(rate * 20), '-buff_size', '4194304', '-t', 'u1', '-i', `127.0.0.${k + 1}`, '-p', '0', '-nostdin', '-timeout', '120s');
+  if (stat !== null) args.push('-trace_stat', '-stf', stat, '-fd', '1');
+  args.push(target);
+  return pin ? run('taskset', ['-c', '1', 'sipp', ...args], { timeoutMs: 300000 }) : run('sipp', args, { timeoutMs: 300000 });
+}
+
+async function measure(name: string, rate: number): Promise<Result> {
+  const server = name === 'herald' ? await startHeraldServer() : await startKamailio();
+  try {
+    const perProcess = Math.round(rate / processes);
+    // Warm-up: 3 s at the same rate (V8 optimises, usrloc and the binding store fill up).
+    await Promise.all(Array.from({ length: processes }, (_, k) => sipp(server.target, k, perProcess, perProcess * 3, null)));
+    const stats = Array.from({ length: processes }, (_, k) => join(dir, `${name}-${rate}-stat${k}.csv`));
+    const results = await Promise.all(stats.map((stat, k) => sipp(server.target, k, perProcess, perProcess * seconds, stat)));
+    const ok = results.reduce((n, r) => n + Number(/Successful call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.stdout)?.[1] ?? 0), 0);
+    const failed = results.reduce((n, r) => n + Number(/Failed call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.stdout)?.[1] ?? 0), 0);
+    // Per-second successful registrations summed over the sipp processes; the steady state drops the first and last second.
+    const columns = stats.map((f) => {
+      const lines = readFileSync(f, 'utf8').trim().split('\n');
+      const col = (lines[0] as string).split(';').indexOf('SuccessfulCall(P)');
+      return lines.slice(1).map((l) => Number(l.split(';')[col]));
+    });
+    const perSecond = (columns[0] ?? []).map((_, i) => columns.reduce((n, c) => n + (c[i] ?? 0), 0)).filter((n) => n > 0);
+    const steady = perSecond.slice(1, -1).sort((a, b) => a - b);
+    const median = steady[Math.floor(steady.length / 2)] ?? 0;
+    const failedPercent = ok + failed === 0 ? 100 : (100 * failed) / (ok + failed);
+    return {
+      server: name,
+      offered: rate,
+      median,
+      min: steady[0] ?? 0,
+      max: steady[steady.length - 1] ?? 0,
+      ok,
+      failed,
+      failedPercent: Number(failedPercent.toFixed(3)),
+      sustained: failedPercent < MAX_FAILED_PERCENT && median >= MIN_MEDIAN_SHARE * rate,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+if (servers.includes('kamailio') && spawnSync('kamailio', ['-v']).status !== 0) {
+  console.log('kamailio is not installed (apt-get install kamailio): measuring Herald only');
+  servers.splice(servers.indexOf('kamailio'), 1);
+}
+console.log(
+  `REGISTER with Digest over UDP: ${users} users, ${seconds} s per rate after 3 s warm-up, ${processes} sipp (${pin ? 'server on core 0, sipp on core 1' : 'unpinned'}); Kamailio children=${kamailioChildren}`,
+);
+console.log('| server | offered/s | registrations/s (median) | min / max second | failed | sustained |');
+console.log('|---|---:|---:|---:|---:|---|');
+const results: Result[] = [];
+const active = new Set(servers);
+for (const rate of rates) {
+  for (const name of servers) {
+    if (!active.has(name)) continue;
+    const r = await measure(name, rate);
+    results.push(r);
+    console.log(`| ${name} | ${rate} | ${r.median} | ${r.min} / ${r.max} | ${r.failed} of ${r.ok + r.failed} (${r.failedPercent.toFixed(3)} %) | ${r.sustained ? 'yes' : 'no'} |`);
+    if (!r.sustained) active.delete(name);
+  }
+  if (active.size === 0) break;
+}
+const maxSustained = Object.fromEntries(
+  servers.map((s) => [s, results.filter((r) => r.server === s && r.sustained).reduce((m, r) => Math.max(m, r.offered), 0)]),
+);
+for (const s of servers) {
+  const top = maxSustained[s] as number;
+  console.log(`  ${s}: highest offered rate sustained (< ${MAX_FAILED_PERCENT} % failed) ${top === 0 ? 'none' : `${top}/s`}${active.has(s) ? ' (still sustaining at the highest rate tried)' : ''}`);
+}
+console.log(JSON.stringify({ bench: 'register-udp-digest', users, seconds, processes, pinned: pin, kamailioChildren, results, maxSustained }));
