@@ -9,11 +9,15 @@ import type { HeraldConfig, HostPort } from './config/load.js';
 import { buildHttpServer, type NodeInfo } from './http/http-server.js';
 import { Metrics } from './http/metrics.js';
 import { silentLog, type Log } from './log.js';
+import { PresencePublisher } from './presence/publish.js';
 import { Registrar } from './registrar/registrar.js';
 import { RequestRouter } from './router/request-router.js';
 import type { BindingStore } from './store/binding-store.js';
 import { MemoryBindingStore } from './store/memory-binding-store.js';
+import { MemoryPresenceStore } from './store/memory-presence-store.js';
+import type { PresenceStore } from './store/presence-store.js';
 import { RedisBindingStore } from './store/redis-binding-store.js';
+import { RedisPresenceStore } from './store/redis-presence-store.js';
 import { connectRedis } from './store/redis-client.js';
 import { TransactionLayer } from './transaction/transaction-layer.js';
 import { SipTransport } from './transport/sip-transport.js';
@@ -24,6 +28,7 @@ export const VERSION = '0.1.0';
 /** State shared by every node of a cluster (Redis). */
 export interface SharedStores {
   bindings: BindingStore;
+  presence: PresenceStore;
   close(): Promise<void>;
 }
 
@@ -33,6 +38,7 @@ export async function createHeraldServer(config: HeraldConfig, log: Log = silent
   const redis = await connectRedis(config.redisUrl, { onError: (err) => log.error({ err }, 'redis connection error') });
   const shared: SharedStores = {
     bindings: new RedisBindingStore(redis),
+    presence: new RedisPresenceStore(redis),
     close: async () => {
       await redis.close();
     },
@@ -53,6 +59,8 @@ export class HeraldServer {
   readonly metrics: Metrics;
   readonly bindings: BindingStore;
   readonly registrar: Registrar;
+  readonly presence: PresenceStore;
+  readonly publisher: PresencePublisher;
   private readonly http: FastifyInstance;
   private sweepTimer: NodeJS.Timeout | null = null;
   private bindingCount = 0;
@@ -101,6 +109,14 @@ export class HeraldServer {
       md5OnlyUserAgents: sip.md5OnlyUserAgents.map((p) => new RegExp(p, 'i')),
     });
     this.router.handle('REGISTER', this.registrar.handle);
+    this.presence = shared?.presence ?? new MemoryPresenceStore();
+    this.publisher = new PresencePublisher({
+      store: this.presence,
+      authorize: (request, identity, host, source) => this.registrar.authorize(request, identity, host, source),
+      log,
+    });
+    this.router.handle('PUBLISH', this.publisher.handle);
+    this.router.addAccept('application/pidf+xml');
     this.transport.on('flowClosed', (flow) => {
       if (!flow.reliable) return;
       this.registrar.flowClosed(flow.id).then(
@@ -113,7 +129,7 @@ export class HeraldServer {
     const receivedResponses = this.metrics.sipReceived.labels('response');
     this.transport.on('message', (m) => (m.message.type === 'request' ? receivedRequests : receivedResponses).inc());
     this.transport.on('malformed', () => this.metrics.sipMalformed.inc());
-    this.http = buildHttpServer({ metrics: this.metrics, nodeInfo: () => this.nodeInfo(), draining: () => this.draining, accounts: config.settings.accounts, bindings: this.bindings, now: Date.now, log });
+    this.http = buildHttpServer({ metrics: this.metrics, nodeInfo: () => this.nodeInfo(), draining: () => this.draining, accounts: config.settings.accounts, bindings: this.bindings, presence: this.presence, now: Date.now, log });
   }
 
   async start(): Promise<ReadyInfo> {

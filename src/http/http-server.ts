@@ -40,6 +40,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     prefix: '/v1/Accounts/:accountSid',
     accounts: deps.accounts,
     bindings: deps.bindings,
+    presence: deps.presence,
     now: deps.now,
   });
   app.setNotFoundHandler((req, reply) => {

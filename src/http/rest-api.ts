@@ -1,30 +1,38 @@
 /**
  * The account-scoped REST API (CONTRACT §6), mounted at `/v1/Accounts/:accountSid`
  * behind Basic auth (`basic-auth.ts`). This slice: presence read from the
- * registration bindings (registration is presence, CONTRACT §4), the list of
- * present clients, and access-token minting.
+ * registration bindings (registration is presence, CONTRACT §4) and the
+ * explicit status a client set (PUT here or SIP PUBLISH; src/presence/status.ts),
+ * the list of present clients by effective status, and access-token minting.
  *
- * Statuses other than `available`/`offline` (busy, away, dnd) and active calls
- * come with the call engine and PUBLISH; until then a client with a binding is
- * `available` and `activeCalls` is 0.
+ * `busy` and active calls come with the call engine: until then `activeCalls` is 0.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { MAX_TOKEN_TTL, mintAccessToken } from '../auth/access-token.js';
 import type { AccountConfig } from '../config/schema.js';
 import type { Binding, BindingStore } from '../store/binding-store.js';
+import type { PresenceStore } from '../store/presence-store.js';
+import {
+  EXPLICIT_STATUSES,
+  PRESENCE_STATUSES,
+  effectiveStatus,
+  explicitAt,
+  type PresenceRecord,
+  type PresenceStatus,
+} from '../presence/status.js';
 import { basicAuth, principalOf } from './basic-auth.js';
 import { ApiError, badRequest, errorBody } from './errors.js';
 
 export interface RestApiDeps {
   accounts: readonly AccountConfig[];
   bindings: BindingStore;
+  presence: PresenceStore;
   /** ms since the epoch */
   now: () => number;
 }
 
-export const PRESENCE_STATUSES = ['available', 'busy', 'away', 'dnd', 'offline'] as const;
-export type PresenceStatus = (typeof PRESENCE_STATUSES)[number];
+export { PRESENCE_STATUSES, type PresenceStatus };
 
 export interface DeviceView {
   contact: string;
@@ -39,6 +47,8 @@ export interface PresenceView {
   status: PresenceStatus;
   devices: DeviceView[];
   activeCalls: number;
+  /** ISO time of the last change of the client's explicit status; absent when it never set one (status.ts). */
+  lastChange?: string;
 }
 
 /** What `herald token` and mintAccessToken accept as an identity. */
@@ -101,14 +111,32 @@ function deviceOf(b: Binding): DeviceView {
   };
 }
 
-export function presenceOf(identity: string, bindings: readonly Binding[]): PresenceView {
+export function presenceOf(
+  identity: string,
+  bindings: readonly Binding[],
+  record: PresenceRecord | null = null,
+  now: number = Date.now(),
+): PresenceView {
+  const activeCalls = 0;
+  const changedAt = explicitAt(record, now).changedAt;
   return {
     identity,
-    status: bindings.length > 0 ? 'available' : 'offline',
+    status: effectiveStatus(record, bindings, activeCalls, now),
     devices: bindings.map(deviceOf),
-    activeCalls: 0,
+    activeCalls,
+    ...(changedAt !== null ? { lastChange: new Date(changedAt).toISOString() } : {}),
   };
 }
+
+const presenceBody = z.strictObject(
+  {
+    status: z.enum(EXPLICIT_STATUSES, {
+      error: (issue) =>
+        issue.input === undefined ? 'is required' : `must be one of ${EXPLICIT_STATUSES.join(', ')}`,
+    }),
+  },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object' : undefined) },
+);
 
 /** Register with `{ prefix: '/v1/Accounts/:accountSid' }`. */
 export const restApi: FastifyPluginAsync<RestApiDeps> = async (app, deps) => {
@@ -122,7 +150,31 @@ export const restApi: FastifyPluginAsync<RestApiDeps> = async (app, deps) => {
     const { account } = principalOf(req);
     const identity = req.params.identity;
     checkIdentity(identity);
-    return presenceOf(identity, await deps.bindings.list(account.sid, identity, deps.now()));
+    const now = deps.now();
+    const [bindings, record] = await Promise.all([
+      deps.bindings.list(account.sid, identity, now),
+      deps.presence.get(account.sid, identity),
+    ]);
+    return presenceOf(identity, bindings, record, now);
+  });
+
+  app.put<{ Params: { identity: string } }>('/Clients/:identity/Presence', async (req) => {
+    const { account } = principalOf(req);
+    const identity = req.params.identity;
+    checkIdentity(identity);
+    const parsed = presenceBody.safeParse(req.body);
+    if (!parsed.success) throw validationError(parsed.error, 'body');
+    const now = deps.now();
+    const old = explicitAt(await deps.presence.get(account.sid, identity), now);
+    // A REST status lasts (no expiry) and voids a PUBLISH entity tag; setting the same status again is no change.
+    const record: PresenceRecord = {
+      status: parsed.data.status,
+      changedAt: old.changedAt !== null && old.status === parsed.data.status ? old.changedAt : now,
+      etag: null,
+      expiresAt: null,
+    };
+    await deps.presence.put(account.sid, identity, record);
+    return presenceOf(identity, await deps.bindings.list(account.sid, identity, now), record, now);
   });
 
   app.get<{ Querystring: { status?: unknown } }>('/Clients', async (req) => {
@@ -131,16 +183,17 @@ export const restApi: FastifyPluginAsync<RestApiDeps> = async (app, deps) => {
     if (typeof status !== 'string' || !(PRESENCE_STATUSES as readonly string[]).includes(status)) {
       throw badRequest('status', `must be one of ${PRESENCE_STATUSES.join(', ')}`);
     }
-    // Only clients with a binding are known (offline ones are not enumerable), and
-    // every one of them is `available` until busy/away/dnd exist.
-    if (status !== 'available') return { clients: [] };
+    // Only clients with a binding are known (offline ones are not enumerable).
+    if (status === 'offline') return { clients: [] };
     const now = deps.now();
     const identities = [...(await deps.bindings.identities(account.sid, now))].sort();
+    const records = await deps.presence.getMany(account.sid, identities);
     const clients: Array<{ identity: string; status: PresenceStatus; devices: number }> = [];
     for (const identity of identities) {
-      const devices = (await deps.bindings.list(account.sid, identity, now)).length;
-      // A binding may have expired between the two reads.
-      if (devices > 0) clients.push({ identity, status: 'available', devices });
+      const bindings = await deps.bindings.list(account.sid, identity, now);
+      // A binding may have expired between the two reads: then the client is offline.
+      const effective = effectiveStatus(records.get(identity) ?? null, bindings, 0, now);
+      if (effective === status) clients.push({ identity, status: effective, devices: bindings.length });
     }
     return { clients };
   });

@@ -36,8 +36,8 @@ export interface RegistrarOptions {
   md5OnlyUserAgents?: readonly RegExp[];
 }
 
-/** Who a REGISTER proved to be. */
-interface Authorized {
+/** Who a REGISTER (or PUBLISH) proved to be. */
+export interface Authorized {
   accountSid: string;
   identity: string;
   /** The access token's expiry (unix s); null for Digest users, whose bindings are capped by maxExpires only. */
@@ -188,8 +188,10 @@ export class Registrar {
    * an AOR in a sipDomain that has credentials. Without usable credentials
    * the 401 carries the Digest challenges first (MD5, then SHA-256: many UAs
    * read only the first) and the Bearer one last (CONTRACT §4).
+   * Public so that other handlers acting for a client (PUBLISH) authorize the
+   * same way: `identity`/`host` are the user and host of the client's AOR.
    */
-  private authorize(
+  authorize(
     request: SipRequest,
     identity: string,
     host: string,
@@ -227,7 +229,7 @@ export class Registrar {
     // A wrong user and a wrong password get the same answer (no enumeration, CONTRACT §4).
     this.throttle.fail(ipKey);
     this.throttle.fail(userKey);
-    this.o.log.info({ reason: result.reason, kind: result.kind, source, identity }, 'REGISTER with bad Digest credentials');
+    this.o.log.info({ reason: result.reason, kind: result.kind, source, identity }, `${request.method} with bad Digest credentials`);
     return { ok: false, response: this.challenge(request, domain, false) };
   }
 
@@ -238,7 +240,7 @@ export class Registrar {
   ): { ok: true; who: Authorized } | { ok: false; response: SipResponse } {
     const verdict = verifyAccessToken(bearer, this.o.accounts, { now: Math.floor(this.now() / 1000) });
     if (!verdict.ok) {
-      this.o.log.info({ reason: verdict.reason, identity }, 'REGISTER with a bad token');
+      this.o.log.info({ reason: verdict.reason, identity }, `${request.method} with a bad token`);
       const res = createResponse(request, 401);
       res.headers.append('WWW-Authenticate', `Bearer realm="${BEARER_REALM}", error="invalid_token"`);
       return { ok: false, response: res };
