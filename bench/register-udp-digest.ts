@@ -6,33 +6,41 @@
  * password secret-userN) cycled from an injection file, so every binding is
  * its own. For each offered rate, Herald (`herald serve` with a generated
  * config that adds the users to the demo account) and then Kamailio
- * (bench/kamailio/kamailio.cfg: in-memory usrloc, auth against an htable)
- * are started fresh on core 0, warmed up for 3 s at that rate, then measured
- * for SECONDS with sipp on core 1. sipp's per-second statistics (-trace_stat)
- * give the successful registrations each second; the steady-state median is
- * reported with the share of failed calls. A server sustains a rate when
+ * (bench/kamailio/kamailio.cfg: in-memory usrloc, auth against an htable;
+ * `kamailio` keeps a transaction per REGISTER and checks nonce-counts as
+ * Herald does, `kamailio-stateless` answers statelessly like the stock
+ * kamailio.cfg) are started fresh on core 0, warmed up for 3 s at that rate,
+ * then measured for SECONDS with sipp on core 1. sipp's per-second statistics
+ * (-trace_stat) give the successful registrations each second; the
+ * steady-state median is reported with the share of failed calls, and the CPU
+ * time the server's processes used over the measured calls (from /proc) as
+ * microseconds per successful registration. A server sustains a rate when
  * fewer than 0.1 % of the calls fail and its median second is within 5 % of
  * the offered rate (sipp does not count calls it could not start as failed);
  * a server leaves the ladder at the first rate it does not sustain. Usage:
- *   node --import tsx bench/register-udp-digest.ts [RATES=2000,4000,6000,8000] [SECONDS=15] [SIPP_PROCESSES=2] [USERS=10000]
- * Environment: REGISTER_BENCH_SERVERS=herald,kamailio (which to run),
- * KAMAILIO_CHILDREN=2 (UDP worker processes of Kamailio).
+ *   node --import tsx bench/register-udp-digest.ts [RATES=2000,3000,4000,5000,6000,8000,10000,12000] [SECONDS=15] [SIPP_PROCESSES=2] [USERS=10000]
+ * Environment: REGISTER_BENCH_SERVERS=herald,kamailio,kamailio-stateless (which to run),
+ * KAMAILIO_CHILDREN=1 (UDP worker processes of Kamailio; see the config),
+ * KAMAILIO_ARGS (more kamailio arguments, e.g. "-x tlsf").
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { startHerald } from '../test/helpers/herald-process.js';
 import { run } from '../test/helpers/run.js';
 
-const rates = (process.argv[2] ?? '2000,4000,6000,8000').split(',').map(Number);
+const rates = (process.argv[2] ?? '2000,3000,4000,5000,6000,8000,10000,12000').split(',').map(Number);
 const seconds = Number(process.argv[3] ?? 15);
 const processes = Number(process.argv[4] ?? 2);
 const users = Number(process.argv[5] ?? 10000);
-const servers = (process.env.REGISTER_BENCH_SERVERS ?? 'herald,kamailio').split(',').filter((s) => s !== '');
-const kamailioChildren = Number(process.env.KAMAILIO_CHILDREN ?? 2);
+const servers = (process.env.REGISTER_BENCH_SERVERS ?? 'herald,kamailio,kamailio-stateless').split(',').filter((s) => s !== '');
+const kamailioChildren = Number(process.env.KAMAILIO_CHILDREN ?? 1);
+/** More kamailio command-line arguments, space-separated (e.g. "-x tlsf"). */
+const kamailioArgs = (process.env.KAMAILIO_ARGS ?? '').split(' ').filter((a) => a !== '');
+for (const s of servers) if (!['herald', 'kamailio', 'kamailio-stateless'].includes(s)) throw new Error(`unknown server ${s}`);
 
 const ROOT = resolve(import.meta.dirname, '..');
 const scenario = join(ROOT, 'bench', 'sipp', 'register-digest-users.xml');
@@ -69,7 +77,38 @@ function heraldConfig(): string {
 
 interface Server {
   target: string;
+  /** the server's root process; CPU is summed over it and its descendants. */
+  pid: number;
   stop(): Promise<void>;
+}
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** CPU seconds (user + system) used so far by `root` and every process below it. */
+function cpuSeconds(root: number): number {
+  const procs = new Map<number, { ppid: number; ticks: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Fields after "(comm)": state ppid … utime(14) stime(15), numbered from pid = 1.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    procs.set(Number(entry), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+  }
+  let ticks = 0;
+  for (const [pid, p] of procs) {
+    for (let q: number | undefined = pid; q !== undefined && q > 1; q = procs.get(q)?.ppid) {
+      if (q === root) {
+        ticks += p.ticks;
+        break;
+      }
+    }
+  }
+  return ticks / CLK_TCK;
 }
 
 async function startHeraldServer(): Promise<Server> {
@@ -80,6 +119,7 @@ async function startHeraldServer(): Promise<Server> {
   });
   return {
     target: `127.0.0.1:${herald.listeners.udp!.port}`,
+    pid: herald.proc.pid as number,
     async stop() {
       await herald.stop();
     },
@@ -125,9 +165,11 @@ async function waitForSip(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
-async function startKamailio(): Promise<Server> {
+async function startKamailio(stateless: boolean): Promise<Server> {
   const port = await freeUdpPort();
   const args = ['-DD', '-E', '-f', kamailioCfg, '-l', `udp:127.0.0.1:${port}`, '-m', '1024', '-M', '16', '-A', `NUSERS=${users}`, '-A', `CHILDREN=${kamailioChildren}`];
+  if (stateless) args.push('-A', 'STATELESS');
+  args.push(...kamailioArgs);
   const proc = pin ? spawn('taskset', ['-c', '0', 'kamailio', ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn('kamailio', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -142,7 +184,7 @@ async function startKamailio(): Promise<Server> {
     await stop();
     throw err;
   }
-  return { target: `127.0.0.1:${port}`, stop };
+  return { target: `127.0.0.1:${port}`, pid: proc.pid as number, stop };
 }
 
 interface Result {
@@ -154,6 +196,10 @@ interface Result {
   ok: number;
   failed: number;
   failedPercent: number;
+  /** REGISTERs sipp sent again because no answer came within 500 ms (or 1 s, 2 s …). */
+  retransmissions: number;
+  /** server CPU time per successful registration over the measured run, µs. */
+  cpuMicros: number;
   sustained: boolean;
 }
 
@@ -166,19 +212,25 @@ function sipp(target: string, k: number, rate: number, calls: number, stat: stri
 }
 
 async function measure(name: string, rate: number): Promise<Result> {
-  const server = name === 'herald' ? await startHeraldServer() : await startKamailio();
+  const server = name === 'herald' ? await startHeraldServer() : await startKamailio(name === 'kamailio-stateless');
   try {
     const perProcess = Math.round(rate / processes);
     // Warm-up: 3 s at the same rate (V8 optimises, usrloc and the binding store fill up).
     await Promise.all(Array.from({ length: processes }, (_, k) => sipp(server.target, k, perProcess, perProcess * 3, null)));
     const stats = Array.from({ length: processes }, (_, k) => join(dir, `${name}-${rate}-stat${k}.csv`));
+    const cpu0 = cpuSeconds(server.pid);
     const results = await Promise.all(stats.map((stat, k) => sipp(server.target, k, perProcess, perProcess * seconds, stat)));
+    const cpu = cpuSeconds(server.pid) - cpu0;
     const ok = results.reduce((n, r) => n + Number(/Successful call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.stdout)?.[1] ?? 0), 0);
     const failed = results.reduce((n, r) => n + Number(/Failed call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.stdout)?.[1] ?? 0), 0);
     // Per-second successful registrations summed over the sipp processes; the steady state drops the first and last second.
+    let retransmissions = 0;
     const columns = stats.map((f) => {
       const lines = readFileSync(f, 'utf8').trim().split('\n');
-      const col = (lines[0] as string).split(';').indexOf('SuccessfulCall(P)');
+      const header = (lines[0] as string).split(';');
+      const col = header.indexOf('SuccessfulCall(P)');
+      // sipp's own retransmissions of unanswered REGISTERs (cumulative column, last line).
+      retransmissions += Number(lines[lines.length - 1]?.split(';')[header.indexOf('Retransmissions(C)')] ?? 0);
       return lines.slice(1).map((l) => Number(l.split(';')[col]));
     });
     const perSecond = (columns[0] ?? []).map((_, i) => columns.reduce((n, c) => n + (c[i] ?? 0), 0)).filter((n) => n > 0);
@@ -194,6 +246,8 @@ async function measure(name: string, rate: number): Promise<Result> {
       ok,
       failed,
       failedPercent: Number(failedPercent.toFixed(3)),
+      retransmissions,
+      cpuMicros: ok === 0 ? 0 : Math.round((cpu * 1e6) / ok),
       sustained: failedPercent < MAX_FAILED_PERCENT && median >= MIN_MEDIAN_SHARE * rate,
     };
   } finally {
@@ -201,15 +255,15 @@ async function measure(name: string, rate: number): Promise<Result> {
   }
 }
 
-if (servers.includes('kamailio') && spawnSync('kamailio', ['-v']).status !== 0) {
+if (servers.some((s) => s.startsWith('kamailio')) && spawnSync('kamailio', ['-v']).status !== 0) {
   console.log('kamailio is not installed (apt-get install kamailio): measuring Herald only');
-  servers.splice(servers.indexOf('kamailio'), 1);
+  servers.splice(0, servers.length, ...servers.filter((s) => !s.startsWith('kamailio')));
 }
 console.log(
   `REGISTER with Digest over UDP: ${users} users, ${seconds} s per rate after 3 s warm-up, ${processes} sipp (${pin ? 'server on core 0, sipp on core 1' : 'unpinned'}); Kamailio children=${kamailioChildren}`,
 );
-console.log('| server | offered/s | registrations/s (median) | min / max second | failed | sustained |');
-console.log('|---|---:|---:|---:|---:|---|');
+console.log('| server | offered/s | registrations/s (median) | min / max second | failed | sipp retransmissions | server CPU per registration | sustained |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---|');
 const results: Result[] = [];
 const active = new Set(servers);
 for (const rate of rates) {
@@ -217,7 +271,7 @@ for (const rate of rates) {
     if (!active.has(name)) continue;
     const r = await measure(name, rate);
     results.push(r);
-    console.log(`| ${name} | ${rate} | ${r.median} | ${r.min} / ${r.max} | ${r.failed} of ${r.ok + r.failed} (${r.failedPercent.toFixed(3)} %) | ${r.sustained ? 'yes' : 'no'} |`);
+    console.log(`| ${name} | ${rate} | ${r.median} | ${r.min} / ${r.max} | ${r.failed} of ${r.ok + r.failed} (${r.failedPercent.toFixed(3)} %) | ${r.retransmissions} | ${r.cpuMicros} µs | ${r.sustained ? 'yes' : 'no'} |`);
     if (!r.sustained) active.delete(name);
   }
   if (active.size === 0) break;
