@@ -1,0 +1,229 @@
+/**
+ * One signed webhook request, as Twilio makes them (CONTRACT §5.3): POST with
+ * the parameters form-encoded, or GET with them appended to the query; signed
+ * with `X-Twilio-Signature`. Failures are values with a short reason that ends
+ * up in a SIP Warning, never exceptions.
+ *
+ * Limits, because the other end is someone else's server:
+ *  - one deadline (`timeoutMs`) for the whole exchange: connect, redirects,
+ *    headers and body; a separate, shorter connect timeout (undici's, whose
+ *    timer has a resolution of about half a second);
+ *  - at most `maxBodyBytes` of body are read; a longer answer is a failure;
+ *  - redirects: 301, 302, 303, 307, 308 to http(s) are followed, at most
+ *    `maxRedirects` times, as a browser follows them: 307/308 repeat the
+ *    request (a POST with its form body), 301/302/303 after a POST become a GET
+ *    of the new URL as given (without the parameters). Every hop is signed for
+ *    the URL it goes to, so the application can validate it.
+ * Credentials in the URL (`https://user:pass@host/…`, which Twilio supports)
+ * become Basic auth and are not part of the signed URL: the application
+ * rebuilds the URL from the request it sees, which carries no credentials.
+ */
+import { request, type Dispatcher } from 'undici';
+import type { CallParameters } from './call-parameters.js';
+import { SIGNATURE_HEADER, twilioSignature } from './signature.js';
+import type { HttpMethod } from './twiml-types.js';
+
+export interface WebhookLimits {
+  readonly connectTimeoutMs: number;
+  readonly timeoutMs: number;
+  readonly maxBodyBytes: number;
+  readonly maxRedirects: number;
+  readonly userAgent: string;
+}
+
+export interface WebhookRequest {
+  /** Absolute http(s) URL. */
+  readonly url: string;
+  readonly method: HttpMethod;
+  readonly params: CallParameters;
+  readonly authToken: string;
+  /** false: the body is not wanted (status callbacks); it is drained, not kept. */
+  readonly readBody: boolean;
+}
+
+export type WebhookResponse =
+  | {
+      readonly ok: true;
+      readonly status: number;
+      /** The URL that answered (after redirects), without the GET parameters and credentials. */
+      readonly url: string;
+      readonly body: string;
+    }
+  | { readonly ok: false; readonly reason: string };
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+export async function sendWebhook(
+  dispatcher: Dispatcher,
+  req: WebhookRequest,
+  limits: WebhookLimits,
+): Promise<WebhookResponse> {
+  let target = httpUrl(req.url);
+  if (target === null) return { ok: false, reason: 'is not an absolute http(s) URL' };
+  let method = req.method;
+  let withParams = true;
+  const deadline = new AbortController();
+  // Not unref'd: whoever awaits this must get an answer even if nothing else keeps the process busy.
+  const timer = setTimeout(() => deadline.abort(), limits.timeoutMs);
+  try {
+    for (let hop = 0; ; hop++) {
+      const prepared = prepare(
+        target,
+        method,
+        withParams ? req.params : {},
+        req.authToken,
+        limits.userAgent,
+      );
+      const res = await request(prepared.url, {
+        method,
+        headers: prepared.headers,
+        body: prepared.body,
+        dispatcher,
+        signal: deadline.signal,
+      });
+      const location = headerValue(res.headers.location);
+      if (REDIRECTS.has(res.statusCode) && location !== undefined) {
+        await res.body.dump({ limit: limits.maxBodyBytes });
+        if (hop >= limits.maxRedirects)
+          return { ok: false, reason: `redirected more than ${limits.maxRedirects} times` };
+        const next = httpUrl(location, target);
+        if (next === null) return { ok: false, reason: `redirected to a URL that is not http(s)` };
+        if (
+          res.statusCode === 303 ||
+          (res.statusCode !== 307 && res.statusCode !== 308 && method === 'POST')
+        ) {
+          method = 'GET';
+          withParams = false;
+        } else if (method === 'GET') {
+          withParams = false; // the new URL is requested as given
+        }
+        target = next;
+        continue;
+      }
+      if (res.statusCode < 200 || res.statusCode > 299) {
+        await res.body.dump({ limit: limits.maxBodyBytes });
+        return { ok: false, reason: `returned HTTP ${res.statusCode}` };
+      }
+      if (!req.readBody) {
+        await res.body.dump({ limit: limits.maxBodyBytes });
+        return { ok: true, status: res.statusCode, url: withoutCredentials(target), body: '' };
+      }
+      const body = await readLimited(res, limits.maxBodyBytes);
+      if (body === null)
+        return { ok: false, reason: `answered more than ${limits.maxBodyBytes} bytes` };
+      return { ok: true, status: res.statusCode, url: withoutCredentials(target), body };
+    }
+  } catch (err) {
+    return {
+      ok: false,
+      reason: deadline.signal.aborted
+        ? `timed out after ${limits.timeoutMs} ms`
+        : describeError(err, limits),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface Prepared {
+  url: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+}
+
+function prepare(
+  target: URL,
+  method: HttpMethod,
+  params: CallParameters,
+  authToken: string,
+  userAgent: string,
+): Prepared {
+  const url = new URL(target.href);
+  url.hash = ''; // never sent, so it must not be signed
+  const headers: Record<string, string> = { 'user-agent': userAgent, accept: '*/*' };
+  if (url.username !== '' || url.password !== '') {
+    const user = decodeURIComponent(url.username);
+    const password = decodeURIComponent(url.password);
+    headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    url.username = '';
+    url.password = '';
+  }
+  const form = new URLSearchParams(Object.entries(params)).toString();
+  if (method === 'GET') {
+    // Appended, not merged through searchParams: the URL's own query stays byte for byte as configured.
+    if (form !== '') url.search = url.search === '' ? `?${form}` : `${url.search}&${form}`;
+    headers[SIGNATURE_HEADER.toLowerCase()] = twilioSignature(authToken, url.href);
+    return { url: url.href, headers, body: undefined };
+  }
+  headers['content-type'] = 'application/x-www-form-urlencoded';
+  headers[SIGNATURE_HEADER.toLowerCase()] = twilioSignature(authToken, url.href, params);
+  return { url: url.href, headers, body: form };
+}
+
+/** The body as UTF-8, or null when it is longer than `max` bytes (reading stops there). */
+async function readLimited(res: Dispatcher.ResponseData, max: number): Promise<string | null> {
+  const declared = Number(headerValue(res.headers['content-length']) ?? NaN);
+  if (declared > max) {
+    res.body.destroy();
+    return null;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    size += buf.length;
+    if (size > max) {
+      res.body.destroy();
+      return null;
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function httpUrl(text: string, base?: URL): URL | null {
+  try {
+    const url = new URL(text, base);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+function withoutCredentials(url: URL): string {
+  if (url.username === '' && url.password === '') return url.href;
+  const copy = new URL(url.href);
+  copy.username = '';
+  copy.password = '';
+  return copy.href;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function describeError(err: unknown, limits: WebhookLimits): string {
+  const code =
+    typeof err === 'object' && err !== null && 'code' in err
+      ? String((err as { code: unknown }).code)
+      : '';
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return `connect timed out after ${limits.connectTimeoutMs} ms`;
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return `timed out after ${limits.timeoutMs} ms`;
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host not found';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'connection closed before the response was complete';
+    default: {
+      const message = err instanceof Error ? err.message : String(err);
+      return code !== '' ? `failed: ${code} ${message}` : `failed: ${message}`;
+    }
+  }
+}
