@@ -14,7 +14,7 @@
  * ignored (`dm:person`, `rpid:activities` or any other prefix).
  */
 import { XMLParser } from 'fast-xml-parser';
-import type { ExplicitStatus } from './status.js';
+import type { ExplicitStatus, PresenceStatus } from './status.js';
 
 export const PIDF_CONTENT_TYPE = 'application/pidf+xml';
 
@@ -68,4 +68,48 @@ export function statusFromPidf(xml: string): PidfResult {
   if (notes.includes('dnd') || notes.includes('do not disturb') || activities.has('busy')) return { ok: true, status: 'dnd' };
   if (notes.includes('away') || activities.has('away')) return { ok: true, status: 'away' };
   return { ok: true, status: 'available' };
+}
+
+const NOTE: Readonly<Record<PresenceStatus, string>> = {
+  available: 'available',
+  busy: 'busy',
+  away: 'away',
+  dnd: 'dnd',
+  offline: 'offline',
+};
+
+/** RPID activity (RFC 4480) written for a status; none for available/offline. */
+const ACTIVITY: Readonly<Record<PresenceStatus, string | null>> = {
+  available: null,
+  busy: 'on-the-phone',
+  away: 'away',
+  dnd: 'busy',
+  offline: null,
+};
+
+function escapeXml(s: string): string {
+  return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * The PIDF document (RFC 3863, RFC 4479 data model, RFC 4480 activities) a
+ * NOTIFY carries for an effective status: basic `open` while the client is
+ * present, `closed` when offline; the status itself as a note (what
+ * softphones display) and as an RPID activity. Read back by
+ * `statusFromPidf`, away and dnd come out as they went in.
+ */
+export function pidfDocument(entity: string, status: PresenceStatus): string {
+  const basic = status === 'offline' ? 'closed' : 'open';
+  const activity = ACTIVITY[status];
+  const person =
+    activity === null
+      ? `<dm:person id="p"><dm:note>${NOTE[status]}</dm:note></dm:person>`
+      : `<dm:person id="p"><rpid:activities><rpid:${activity}/></rpid:activities><dm:note>${NOTE[status]}</dm:note></dm:person>`;
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" ` +
+    `xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="${escapeXml(entity)}">\n` +
+    `<tuple id="herald"><status><basic>${basic}</basic></status><note>${NOTE[status]}</note></tuple>\n` +
+    `${person}\n</presence>\n`
+  );
 }

@@ -28,6 +28,7 @@ import { decodeUser, parseUri } from '../sip/uri.js';
 import type { Authorized } from '../registrar/registrar.js';
 import type { PresenceStore } from '../store/presence-store.js';
 import type { ServerTransaction } from '../transaction/types.js';
+import type { Address } from '../transport/types.js';
 import { PIDF_CONTENT_TYPE, statusFromPidf } from './pidf.js';
 import type { PresenceRecord } from './status.js';
 
@@ -36,7 +37,8 @@ export type Authorize = (
   identity: string,
   host: string,
   source: string,
-) => { ok: true; who: Authorized } | { ok: false; response: SipResponse };
+  local?: Address,
+) => Promise<{ ok: true; who: Authorized } | { ok: false; response: SipResponse }>;
 
 export interface PresencePublisherOptions {
   store: PresenceStore;
@@ -64,7 +66,7 @@ export class PresencePublisher {
 
   /** The router's PUBLISH handler. */
   readonly handle = (request: SipRequest, txn: ServerTransaction): void => {
-    this.publish(request, txn.flow.remote.address).then(
+    this.publish(request, txn.flow.remote.address, txn.flow.local).then(
       (res) => txn.respond(res),
       (err: unknown) => {
         this.o.log.error({ err, callId: request.headers.get('call-id') }, 'PUBLISH failed');
@@ -73,14 +75,14 @@ export class PresencePublisher {
     );
   };
 
-  async publish(request: SipRequest, source: string): Promise<SipResponse> {
+  async publish(request: SipRequest, source: string, local?: Address): Promise<SipResponse> {
     const ruri = parseUri(request.uri);
     if (!ruri.ok || ruri.uri.kind !== 'sip' || ruri.uri.user === null) {
       return createResponse(request, 404, 'Not Found (presentity must be sip:identity@host)');
     }
     const identity = decodeUser(ruri.uri);
     if (identity === null || identity === '') return createResponse(request, 404);
-    const auth = this.o.authorize(request, identity, ruri.uri.host.toLowerCase(), source);
+    const auth = await this.o.authorize(request, identity, ruri.uri.host.toLowerCase(), source, local);
     if (!auth.ok) return auth.response;
     const accountSid = auth.who.accountSid;
 

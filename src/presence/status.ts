@@ -32,6 +32,12 @@ export interface PresenceRecord {
   expiresAt: number | null;
 }
 
+/** An effective status and when it began (ms since the epoch). */
+export interface SeenStatus {
+  status: PresenceStatus;
+  at: number;
+}
+
 export function isExplicitStatus(s: unknown): s is ExplicitStatus {
   return typeof s === 'string' && (EXPLICIT_STATUSES as readonly string[]).includes(s);
 }

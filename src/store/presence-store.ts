@@ -3,7 +3,7 @@
  * (account, identity). Asynchronous like the BindingStore: the Redis store
  * sits behind the same interface.
  */
-import type { PresenceRecord } from '../presence/status.js';
+import type { PresenceRecord, SeenStatus } from '../presence/status.js';
 
 export interface PresenceStore {
   get(accountSid: string, identity: string): Promise<PresenceRecord | null>;
@@ -18,4 +18,12 @@ export interface PresenceStore {
   replaceIfEtag(accountSid: string, identity: string, etag: string, record: PresenceRecord): Promise<boolean>;
   /** Removes the record; true when there was one. */
   remove(accountSid: string, identity: string): Promise<boolean>;
+  /**
+   * The effective status last observed for a client (presence tracker):
+   * records `seen` unless the status is the same as the one held, and returns
+   * what was held before (null: nothing yet). Atomic, so that of several nodes
+   * observing one change exactly one sees the transition.
+   */
+  swapSeen(accountSid: string, identity: string, seen: SeenStatus): Promise<SeenStatus | null>;
+  getSeen(accountSid: string, identity: string): Promise<SeenStatus | null>;
 }

@@ -56,6 +56,14 @@ export async function connectRedis(url: string, options: ConnectRedisOptions = {
   return client;
 }
 
+/**
+ * A value as one field of a key name: `%`, `:` and newline percent-encoded,
+ * so that `:` separates fields unambiguously (the Lua scripts encode the same way).
+ */
+export function keyPart(s: string): string {
+  return s.replace(/[%:\n]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
 /** The URL without its password, for messages. */
 function redactUrl(url: string): string {
   try {

@@ -2,15 +2,16 @@
  * Presence records in Redis (cluster mode). One string key per client:
  *
  *   P p:{account}:{identity}   string   JSON of the PresenceRecord
+ *   P ps:{account}:{identity}  string   JSON of the SeenStatus (last effective status observed)
  *
  * (P = prefix, `herald:` by default; {x} percent-encoded as in
  * redis-binding-store.ts). Every write sets the key's TTL again (7 days by
  * default), so statuses of clients gone for good disappear by themselves.
  * The SIP-If-Match compare-and-set is one Lua script.
  */
-import type { PresenceRecord } from '../presence/status.js';
+import type { PresenceRecord, SeenStatus } from '../presence/status.js';
 import type { PresenceStore } from './presence-store.js';
-import { LuaScript, type RedisCommander } from './redis-client.js';
+import { LuaScript, keyPart, type RedisCommander } from './redis-client.js';
 
 export interface RedisPresenceStoreOptions {
   /** Key prefix; default `herald:`. */
@@ -29,9 +30,20 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 `);
 
-function enc(s: string): string {
-  return s.replace(/[%:\n]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
-}
+// KEYS[1] the seen status; ARGV: new JSON, its status, ttl ms. Returns the old JSON (or false).
+const SWAP_SEEN = new LuaScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, rec = pcall(cjson.decode, cur)
+  if ok and type(rec) == 'table' and rec.status == ARGV[2] then
+    redis.call('PEXPIRE', KEYS[1], ARGV[3])
+    return cur
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return cur
+`);
+
 
 function text(reply: unknown): string | null {
   if (reply === null || reply === undefined) return null;
@@ -85,7 +97,22 @@ export class RedisPresenceStore implements PresenceStore {
     return n === 1 || n === 1n;
   }
 
+  async swapSeen(accountSid: string, identity: string, seen: SeenStatus): Promise<SeenStatus | null> {
+    const reply = await SWAP_SEEN.run(this.client, [this.seenKey(accountSid, identity)], [JSON.stringify(seen), seen.status, String(this.ttlMs)]);
+    const json = reply === false || reply === 0 ? null : text(reply);
+    return json === null ? null : (JSON.parse(json) as SeenStatus);
+  }
+
+  async getSeen(accountSid: string, identity: string): Promise<SeenStatus | null> {
+    const json = text(await this.client.sendCommand(['GET', this.seenKey(accountSid, identity)]));
+    return json === null ? null : (JSON.parse(json) as SeenStatus);
+  }
+
+  private seenKey(accountSid: string, identity: string): string {
+    return `${this.prefix}ps:${keyPart(accountSid)}:${keyPart(identity)}`;
+  }
+
   private key(accountSid: string, identity: string): string {
-    return `${this.prefix}p:${enc(accountSid)}:${enc(identity)}`;
+    return `${this.prefix}p:${keyPart(accountSid)}:${keyPart(identity)}`;
   }
 }
