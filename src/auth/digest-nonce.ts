@@ -77,6 +77,15 @@ interface Seen {
 export type CountVerdict = 'ok' | 'replay' | 'forgotten';
 
 /**
+ * Nonce-counts kept outside the process (Redis in cluster mode), so that a
+ * request replayed to another node of the cluster is refused too. Same
+ * contract as NonceCountTracker.advance; `realm` keeps realms apart.
+ */
+export interface SharedNonceCounter {
+  advance(realm: string, nonce: string, issuedAt: number, nc: number, nowMs: number, ttlMs: number): Promise<CountVerdict>;
+}
+
+/**
  * Highest nonce-count seen per nonce, for nonces still within their lifetime.
  * Memory is bounded by `cap`: entries of expired nonces are dropped (they are
  * refused as stale before they get here), and when the map is full of live
@@ -90,10 +99,18 @@ export class NonceCountTracker {
   private forgottenUpTo = -Infinity;
   private lastSweep = -Infinity;
 
+  /**
+   * `since` (ms): nonces issued before it may have been used before this
+   * tracker existed (a restart, with a secret that survives it), so they are
+   * `forgotten` rather than trusted.
+   */
   constructor(
     private readonly ttlMs: number,
     private readonly cap: number,
-  ) {}
+    since = -Infinity,
+  ) {
+    this.forgottenUpTo = since - 1;
+  }
 
   get size(): number {
     return this.seen.size;

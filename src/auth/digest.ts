@@ -10,12 +10,14 @@
  * Refused as malformed: the -sess variants, qop=auth-int, userhash.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { formatUri, parseUri } from '../sip/uri.js';
 import { formatChallenge, type DigestAlgorithm } from './digest-header.js';
-import { NonceCodec, NonceCountTracker, nonceExpired } from './digest-nonce.js';
+import { NonceCodec, NonceCountTracker, nonceExpired, type CountVerdict, type SharedNonceCounter } from './digest-nonce.js';
 
 export { formatChallenge, parseAuthorization } from './digest-header.js';
 export type { ChallengeFields, Credentials, DigestAlgorithm } from './digest-header.js';
 export { AuthThrottle, type AuthThrottleOptions } from './digest-throttle.js';
+export type { SharedNonceCounter } from './digest-nonce.js';
 
 // ---------------------------------------------------------------- computation
 
@@ -163,6 +165,12 @@ export interface DigestAuthenticatorOptions {
   now?: () => number;
   /** most nonces whose nonce-count is tracked; default 100 000. */
   maxTrackedNonces?: number;
+  /**
+   * Nonces issued before this time (ms) are not trusted by the in-process
+   * nonce-count tracker (they may have been used before it existed); default:
+   * none. Set it to the start time when `secret` survives restarts.
+   */
+  trackSince?: number;
 }
 
 export interface DigestVerifyInput {
@@ -172,6 +180,13 @@ export interface DigestVerifyInput {
   authorization: Map<string, string>;
   /** the user's password, or null for an unknown user. */
   password: (username: string) => string | null;
+  /**
+   * Whether the digest `uri` names the resource of this request (RFC 2617
+   * §3.2.2.5, which RFC 3261 §22.4 follows), so that a response computed
+   * for one request cannot authorize another. Unchecked when absent. See
+   * `sameResource`.
+   */
+  uriMatches?: (digestUri: string) => boolean;
 }
 
 /** One message for wrong user and wrong password alike: no user enumeration (RFC 7616 §5.1). */
@@ -196,7 +211,7 @@ export class DigestAuthenticator {
     this.ttlMs = ttl * 1000;
     this.now = opts.now ?? Date.now;
     this.nonces = new NonceCodec(opts.secret, opts.realm);
-    this.counts = new NonceCountTracker(this.ttlMs, opts.maxTrackedNonces ?? 100_000);
+    this.counts = new NonceCountTracker(this.ttlMs, opts.maxTrackedNonces ?? 100_000, opts.trackSince);
     // opaque (RFC 7616 §3.3): constant per server key and realm, echoed by the UA.
     this.opaque = createHash('sha256')
       .update('herald-digest-opaque\0')
@@ -228,6 +243,25 @@ export class DigestAuthenticator {
    * only declared stale for a correct response, as RFC 7616 §3.3 asks.
    */
   verify(input: DigestVerifyInput): DigestResult {
+    const checked = this.check(input);
+    if (!('fields' in checked)) return checked;
+    const { fields: f, issuedAt, now } = checked;
+    return this.countResult(f, this.counts.advance(f.nonce, issuedAt, countOf(f), now));
+  }
+
+  /**
+   * `verify` with the nonce-counts kept by `counter` (shared by the nodes of
+   * a cluster) instead of this process's memory.
+   */
+  async verifyShared(input: DigestVerifyInput, counter: SharedNonceCounter): Promise<DigestResult> {
+    const checked = this.check(input);
+    if (!('fields' in checked)) return checked;
+    const { fields: f, issuedAt, now } = checked;
+    return this.countResult(f, await counter.advance(this.realm, f.nonce, issuedAt, countOf(f), now, this.ttlMs));
+  }
+
+  /** Everything but the nonce-count. */
+  private check(input: DigestVerifyInput): Failure | { fields: DigestFields; issuedAt: number; now: number } {
     const f = readFields(input.authorization);
     if (isFailure(f)) return f;
     if (f.realm !== this.realm) return fail('invalid', 'realm does not match');
@@ -235,10 +269,13 @@ export class DigestAuthenticator {
     if (issuedAt === null) return fail('invalid', 'nonce was not issued by this server');
     if (f.opaque !== null && f.opaque !== this.opaque)
       return fail('invalid', 'opaque does not match');
+    if (input.uriMatches !== undefined && !input.uriMatches(f.uri)) {
+      return fail('invalid', 'uri does not match the Request-URI');
+    }
     if (!this.responseMatches(f, input)) return fail('invalid', BAD_CREDENTIALS);
     const now = this.now();
     if (nonceExpired(issuedAt, now, this.ttlMs)) return fail('stale', 'nonce expired');
-    return this.checkCount(f, issuedAt, now);
+    return { fields: f, issuedAt, now };
   }
 
   /**
@@ -269,9 +306,7 @@ export class DigestAuthenticator {
    * qop there is no count, so the nonce is good once; reusing it, or a nonce
    * whose record was evicted, is answered as stale so the UA takes a new one.
    */
-  private checkCount(f: DigestFields, issuedAt: number, now: number): DigestResult {
-    const count = f.qop === null ? SINGLE_USE : f.qop.count;
-    const verdict = this.counts.advance(f.nonce, issuedAt, count, now);
+  private countResult(f: DigestFields, verdict: CountVerdict): DigestResult {
     if (verdict === 'forgotten') return fail('stale', 'nonce no longer tracked');
     if (verdict === 'replay') {
       return f.qop === null
@@ -280,4 +315,29 @@ export class DigestAuthenticator {
     }
     return { ok: true, username: f.username };
   }
+}
+
+/** The count a request spends on its nonce: without qop (RFC 2069) the whole nonce. */
+function countOf(f: DigestFields): number {
+  return f.qop === null ? SINGLE_USE : f.qop.count;
+}
+
+/**
+ * Whether the digest `uri` and the Request-URI name the same resource:
+ * same scheme, user, host (case-insensitive) and port. URI parameters are
+ * left out on purpose: UAs differ in whether they copy `;transport=` or
+ * `;ob` into the digest uri, and they do not change whom the request is for.
+ */
+export function sameResource(digestUri: string, requestUri: string): boolean {
+  if (digestUri === requestUri) return true;
+  const a = parseUri(digestUri);
+  const b = parseUri(requestUri);
+  if (!a.ok || !b.ok) return false;
+  if (a.uri.kind !== 'sip' || b.uri.kind !== 'sip') return formatUri(a.uri) === formatUri(b.uri);
+  return (
+    a.uri.scheme === b.uri.scheme &&
+    a.uri.user === b.uri.user &&
+    a.uri.host.toLowerCase() === b.uri.host.toLowerCase() &&
+    (a.uri.port ?? (a.uri.scheme === 'sips' ? 5061 : 5060)) === (b.uri.port ?? (b.uri.scheme === 'sips' ? 5061 : 5060))
+  );
 }

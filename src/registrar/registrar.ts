@@ -10,12 +10,13 @@ import { callIdOf, cseqOf, toOf } from '../sip/fields.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import { parseNameAddr } from '../sip/name-addr.js';
 import { createResponse } from '../sip/response.js';
-import { decodeUser, formatUri } from '../sip/uri.js';
+import { decodeUser, formatUri, parseUri, socketHost } from '../sip/uri.js';
 import { formatParams } from '../sip/grammar.js';
 import type { Binding, BindingStore } from '../store/binding-store.js';
+import type { Address } from '../transport/types.js';
 import type { ServerTransaction } from '../transaction/types.js';
-import { randomBytes } from 'node:crypto';
-import { AuthThrottle, DigestAuthenticator, parseAuthorization } from '../auth/digest.js';
+import { createHmac } from 'node:crypto';
+import { AuthThrottle, DigestAuthenticator, parseAuthorization, sameResource, type SharedNonceCounter } from '../auth/digest.js';
 import { verifyAccessToken } from '../auth/verify-token.js';
 
 export interface RegistrarOptions {
@@ -30,10 +31,21 @@ export interface RegistrarOptions {
   /** Granted when the client asks for nothing, seconds. */
   defaultExpires?: number;
   now?: () => number;
-  /** Key for Digest nonces; nodes sharing it accept each other's nonces. Random per process by default. */
+  /**
+   * Key for Digest nonces; nodes sharing it accept each other's nonces.
+   * Default: derived from each account's auth token, so every node of a
+   * cluster (same config) accepts the nonces of the others.
+   */
   digestSecret?: Buffer;
+  /** Nonce-counts shared by the nodes of a cluster (Redis); default: this process's memory. */
+  nonceCounter?: SharedNonceCounter;
   /** User-Agents that get only the MD5 challenge (they fail on a 401 offering more). */
   md5OnlyUserAgents?: readonly RegExp[];
+  /**
+   * A client's set of bindings changed (one added or removed; a refresh is no
+   * change): its presence may have (registration is presence, CONTRACT §4).
+   */
+  changed?: (accountSid: string, identity: string) => void;
 }
 
 /** Who a REGISTER (or PUBLISH) proved to be. */
@@ -77,12 +89,14 @@ export class Registrar {
     this.defaultExpires = o.defaultExpires ?? 600;
     this.now = o.now ?? Date.now;
     this.throttle = new AuthThrottle({ now: this.now });
-    const secret = o.digestSecret ?? randomBytes(32);
+    const started = this.now();
     for (const a of o.accounts) {
       if (a.sipDomain === undefined || a.credentials.length === 0) continue;
+      const secret = o.digestSecret ?? createHmac('sha256', a.authToken).update(`herald-digest-nonce\0${a.sipDomain.toLowerCase()}`).digest();
       this.digestDomains.set(a.sipDomain.toLowerCase(), {
         accountSid: a.sid,
-        authenticator: new DigestAuthenticator({ realm: a.sipDomain, secret, now: this.now }),
+        // The secret survives restarts: nonces issued before this process started may have been used already.
+        authenticator: new DigestAuthenticator({ realm: a.sipDomain, secret, now: this.now, trackSince: started }),
         passwords: new Map(a.credentials.map((c) => [c.username, c.password])),
       });
     }
@@ -114,7 +128,7 @@ export class Registrar {
     const identity = decodeUser(aor);
     if (identity === null || identity === '') return txn.respond(createResponse(request, 404));
 
-    const auth = this.authorize(request, identity, aor.host.toLowerCase(), txn.flow.remote.address);
+    const auth = await this.authorize(request, identity, aor.host.toLowerCase(), txn.flow.remote.address, txn.flow.local);
     if (!auth.ok) return txn.respond(auth.response);
     const who = auth.who;
     const account = this.o.accounts.find((a) => a.sid === who.accountSid);
@@ -129,7 +143,8 @@ export class Registrar {
 
     if (parsed.wildcard) {
       // §10.3 step 6: "Contact: *" with Expires 0 removes every binding of the AOR.
-      await store.removeAll(account.sid, identity);
+      const removed = await store.removeAll(account.sid, identity);
+      if (removed > 0) this.o.changed?.(account.sid, identity);
       return txn.respond(this.ok(request, []));
     }
     const existing = await store.list(account.sid, identity, now);
@@ -180,7 +195,9 @@ export class Registrar {
         node: this.o.nodeId,
       });
     }
-    txn.respond(this.ok(request, await store.list(account.sid, identity, this.now())));
+    const current = await store.list(account.sid, identity, this.now());
+    txn.respond(this.ok(request, current));
+    if (current.length !== existing.length || current.some((b) => !byKey.has(b.key))) this.o.changed?.(account.sid, identity);
   }
 
   /**
@@ -191,12 +208,13 @@ export class Registrar {
    * Public so that other handlers acting for a client (PUBLISH) authorize the
    * same way: `identity`/`host` are the user and host of the client's AOR.
    */
-  authorize(
+  async authorize(
     request: SipRequest,
     identity: string,
     host: string,
     source: string,
-  ): { ok: true; who: Authorized } | { ok: false; response: SipResponse } {
+    local?: Address,
+  ): Promise<{ ok: true; who: Authorized } | { ok: false; response: SipResponse }> {
     const credentials = request.headers.getAll('authorization').map((v) => parseAuthorization(v));
     const bearer = credentials.find((c) => c !== null && c.scheme.toLowerCase() === 'bearer' && c.token68 !== null)?.token68 ?? undefined;
     const domain = this.digestDomains.get(host);
@@ -212,11 +230,15 @@ export class Registrar {
       (c) => c !== null && c.scheme.toLowerCase() === 'digest' && c.params.get('realm') === domain.authenticator.realm,
     );
     if (digest === undefined || digest === null) return { ok: false, response: this.challenge(request, domain, false) };
-    const result = domain.authenticator.verify({
+    const input = {
       method: request.method,
       authorization: digest.params,
-      password: (user) => domain.passwords.get(user) ?? null,
-    });
+      password: (user: string) => domain.passwords.get(user) ?? null,
+      // The digest uri names this request's resource, or this server itself (sipp
+      // writes sip:<server address>:<port> whatever the Request-URI).
+      uriMatches: (uri: string) => sameResource(uri, request.uri) || (local !== undefined && namesServer(uri, local)),
+    };
+    const result = this.o.nonceCounter === undefined ? domain.authenticator.verify(input) : await domain.authenticator.verifyShared(input, this.o.nonceCounter);
     if (result.ok) {
       if (result.username !== identity) {
         return { ok: false, response: createResponse(request, 403, 'Forbidden (credentials are for another user)') };
@@ -321,4 +343,11 @@ export class Registrar {
 /** delta-seconds: malformed or overlarge values count as the largest (RFC 3261 §20.19). */
 function clampSeconds(n: number): number {
   return Number.isFinite(n) && n >= 0 ? Math.min(Math.floor(n), 2 ** 32 - 1) : 2 ** 32 - 1;
+}
+
+/** Whether a URI without a user names the listener a request came in on (its address and port). */
+function namesServer(uri: string, local: Address): boolean {
+  const u = parseUri(uri);
+  if (!u.ok || u.uri.kind !== 'sip' || u.uri.user !== null) return false;
+  return socketHost(u.uri.host) === local.address && (u.uri.port ?? 5060) === local.port;
 }

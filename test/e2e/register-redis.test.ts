@@ -1,9 +1,12 @@
 /**
  * With HERALD_REDIS_URL two nodes share their bindings (CONTRACT §1, §4): a
  * client registered on node A is present when asked on node B, and leaves
- * when its WebSocket on node A closes. A real redis-server per run.
+ * when its WebSocket on node A closes; a Digest nonce issued by one node is
+ * good on the other, and a request replayed to the other node is refused.
+ * A real redis-server per run.
  */
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { mintAccessToken } from '../../src/auth/access-token.js';
 import { startHerald, type HeraldProcess } from '../helpers/herald-process.js';
@@ -83,5 +86,32 @@ describe('two nodes sharing Redis', function () {
     await presenceBecomes(b, 'hank', 'available');
     ws.close();
     await presenceBecomes(b, 'hank', 'offline');
+  });
+
+  it('Digest: a nonce from node A works on node B, and the same request replayed to node A is refused', async () => {
+    const domain = 'demo.sip.localhost';
+    const register = (node: HeraldProcess, authorization: string | null, cseq: number) => {
+      const msg = request('REGISTER', {
+        transport: 'UDP',
+        port: udp.port,
+        uri: `sip:${domain}`,
+        extra: [`Contact: <sip:bob@127.0.0.1:${udp.port}>`, 'Expires: 600', ...(authorization === null ? [] : [`Authorization: ${authorization}`])],
+      })
+        .replace('To: <sip:herald@127.0.0.1>', `To: <sip:bob@${domain}>`)
+        .replace(/Call-ID: .*/, 'Call-ID: bob-cluster@test')
+        .replace('CSeq: 1 REGISTER', `CSeq: ${cseq} REGISTER`);
+      udp.send(msg, node.listeners.udp!.port);
+      return udp.nextResponse();
+    };
+    const challenge = (await register(a, null, 1))!.headers.getAll('www-authenticate')[0]!;
+    const p = (name: string) => new RegExp(`${name}="?([^",]+)"?`).exec(challenge)?.[1] ?? '';
+    const H = (x: string) => createHash('md5').update(x).digest('hex');
+    const uri = `sip:${domain}`;
+    const response = H(`${H(`bob:${domain}:bob-secret`)}:${p('nonce')}:00000001:feed:auth:${H(`REGISTER:${uri}`)}`);
+    const auth = `Digest username="bob", realm="${domain}", nonce="${p('nonce')}", uri="${uri}", response="${response}", algorithm=MD5, qop=auth, nc=00000001, cnonce="feed", opaque="${p('opaque')}"`;
+    expect((await register(b, auth, 2))?.status).to.equal(200);
+    const replayed = await register(a, auth, 3);
+    expect(replayed?.status).to.equal(401);
+    expect(replayed!.headers.getAll('www-authenticate').join(' ')).to.not.contain('stale=true');
   });
 });

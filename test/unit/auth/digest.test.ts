@@ -6,6 +6,7 @@ import {
   DigestAuthenticator,
   digestResponse,
   parseAuthorization,
+  sameResource,
   type DigestResult,
 } from '../../../src/auth/digest.js';
 import { NonceCountTracker } from '../../../src/auth/digest-nonce.js';
@@ -375,6 +376,49 @@ describe('SIP Digest authentication', () => {
       expectFailure(verify(a, clientParams(ch, { nc: '00000001', cnonce: 'y' })), 'replay');
       expect(verify(a, clientParams(ch, { nc: '0000000A' })).ok).to.equal(true);
       expectFailure(verify(a, clientParams(ch, { nc: '00000009' })), 'replay');
+    });
+
+    it('the digest uri must name the Request-URI (RFC 2617 §3.2.2.5); URI parameters do not matter', () => {
+      const a = authenticator();
+      const check = (params: Map<string, string>, requestUri: string) =>
+        a.verify({ method: 'REGISTER', authorization: params, password: (u) => USERS[u] ?? null, uriMatches: (uri) => sameResource(uri, requestUri) });
+      expect(check(clientParams(challengeOf(a)), `sip:${REALM}`).ok).to.equal(true);
+      expect(check(clientParams(challengeOf(a)), `sip:${REALM.toUpperCase()};transport=tcp`).ok).to.equal(true);
+      expect(check(clientParams(challengeOf(a)), `sip:${REALM}:5060`).ok).to.equal(true);
+      expectFailure(check(clientParams(challengeOf(a)), 'sip:other.example'), 'invalid', /Request-URI/);
+      expectFailure(check(clientParams(challengeOf(a)), `sip:alice@${REALM}`), 'invalid', /Request-URI/);
+      expectFailure(check(clientParams(challengeOf(a)), `sips:${REALM}`), 'invalid', /Request-URI/);
+      expectFailure(check(clientParams(challengeOf(a)), `sip:${REALM}:5080`), 'invalid', /Request-URI/);
+    });
+
+    it('trackSince: a nonce issued before the tracker existed is stale, not trusted (restart with a lasting secret)', () => {
+      const clock = new Clock();
+      const before = authenticator(clock);
+      const old = challengeOf(before);
+      clock.advance(1);
+      const restarted = new DigestAuthenticator({ realm: REALM, secret: SECRET, now: clock.now, trackSince: clock.now() });
+      expectFailure(verify(restarted, clientParams(old)), 'stale', /no longer tracked/);
+      expect(verify(restarted, clientParams(challengeOf(restarted))).ok).to.equal(true);
+    });
+
+    it('verifyShared: the nonce-count lives in the shared counter, not in the process', async () => {
+      const seen = new Map<string, number>();
+      const counter = {
+        advance: async (realm: string, nonce: string, _issuedAt: number, nc: number) => {
+          const k = `${realm}|${nonce}`;
+          if ((seen.get(k) ?? 0) >= nc) return 'replay' as const;
+          seen.set(k, nc);
+          return 'ok' as const;
+        },
+      };
+      const nodeA = authenticator();
+      const nodeB = authenticator();
+      const ch = challengeOf(nodeA);
+      const input = (params: Map<string, string>) => ({ method: 'REGISTER', authorization: params, password: (u: string) => USERS[u] ?? null });
+      expect((await nodeA.verifyShared(input(clientParams(ch)), counter)).ok).to.equal(true);
+      expectFailure(await nodeB.verifyShared(input(clientParams(ch)), counter), 'replay');
+      expect((await nodeB.verifyShared(input(clientParams(ch, { nc: '00000002' })), counter)).ok).to.equal(true);
+      expect(seen.size).to.equal(1);
     });
 
     it('a failed attempt does not advance the nonce-count', () => {
