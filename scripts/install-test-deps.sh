@@ -4,6 +4,8 @@
 #   scanner of test/e2e/register-softphones.test.ts: baresip (baresip-core),
 #   linphonec (linphone-cli), svwar (sipvicious).
 # As root it runs apt-get; otherwise it prints the command to run.
+# (The packages that build mediasoup's worker are not here: `npm ci` installs
+#  them itself, see scripts/mediasoup-worker/ensure-worker.mjs.)
 set -euo pipefail
 
 need=()

@@ -6,10 +6,25 @@
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { HeraldConfig, HostPort } from './config/load.js';
+import type { ConcurrencyGate } from './gate/gate.js';
+import { MemoryConcurrencyGate } from './gate/memory-gate.js';
+import { RedisConcurrencyGate } from './gate/redis-gate.js';
 import { buildHttpServer, type NodeInfo } from './http/http-server.js';
 import { Metrics } from './http/metrics.js';
 import { silentLog, type Log } from './log.js';
+import { NO_MEDIA } from './media/media-counts.js';
+import { MediaEngine } from './media/media-engine.js';
+import { twilioSignature } from './instructions/signature.js';
+import { InstructionsClient } from './instructions/index.js';
+import { CallEngine } from './calls/call-engine.js';
+import { MemoryCallRecordStore, type CallRecordStore } from './calls/call-records.js';
+import type { PresenceSources } from './presence/snapshot.js';
+import { presenceCallbackPoster } from './presence/callback.js';
+import { LocalPresenceChanges, type PresenceChanges } from './presence/changes.js';
+import { ObservedPresenceStore } from './presence/observed-presence-store.js';
 import { PresencePublisher } from './presence/publish.js';
+import { PresenceSubscriptions } from './presence/subscriptions.js';
+import { PresenceTracker } from './presence/tracker.js';
 import { Registrar } from './registrar/registrar.js';
 import { RequestRouter } from './router/request-router.js';
 import type { BindingStore } from './store/binding-store.js';
@@ -19,6 +34,13 @@ import type { PresenceStore } from './store/presence-store.js';
 import { RedisBindingStore } from './store/redis-binding-store.js';
 import { RedisPresenceStore } from './store/redis-presence-store.js';
 import { connectRedis } from './store/redis-client.js';
+import { MemorySubscriptionStore } from './store/memory-subscription-store.js';
+import { RedisPresenceChanges } from './store/redis-presence-changes.js';
+import { RedisSubscriptionStore } from './store/redis-subscription-store.js';
+import { RedisNonceCounter } from './store/redis-nonce-counter.js';
+import type { SharedNonceCounter } from './auth/digest.js';
+import type { SubscriptionStore } from './store/subscription-store.js';
+import type { Binding } from './store/binding-store.js';
 import { TransactionLayer } from './transaction/transaction-layer.js';
 import { SipTransport } from './transport/sip-transport.js';
 import type { ListenerInfo } from './transport/types.js';
@@ -29,6 +51,13 @@ export const VERSION = '0.1.0';
 export interface SharedStores {
   bindings: BindingStore;
   presence: PresenceStore;
+  subscriptions: SubscriptionStore;
+  /** Presence changes broadcast to every node. */
+  changes: PresenceChanges;
+  /** Digest nonce-counts, so a replay to another node is refused too. */
+  nonceCounter: SharedNonceCounter;
+  /** The concurrency gate's leases (calls, REST requests), shared so limits hold across the cluster. */
+  gate: ConcurrencyGate;
   close(): Promise<void>;
 }
 
@@ -36,10 +65,16 @@ export interface SharedStores {
 export async function createHeraldServer(config: HeraldConfig, log: Log = silentLog): Promise<HeraldServer> {
   if (config.redisUrl === null) return new HeraldServer(config, log);
   const redis = await connectRedis(config.redisUrl, { onError: (err) => log.error({ err }, 'redis connection error') });
+  const changes = await RedisPresenceChanges.open(redis, { onError: (err) => log.error({ err }, 'redis presence-change subscriber error') });
   const shared: SharedStores = {
     bindings: new RedisBindingStore(redis),
     presence: new RedisPresenceStore(redis),
+    gate: new RedisConcurrencyGate(redis, { defaultTtlMs: config.settings.gate.leaseTtlMs }),
+    subscriptions: new RedisSubscriptionStore(redis),
+    changes,
+    nonceCounter: new RedisNonceCounter(redis),
     close: async () => {
+      await changes.close();
       await redis.close();
     },
   };
@@ -59,8 +94,19 @@ export class HeraldServer {
   readonly metrics: Metrics;
   readonly bindings: BindingStore;
   readonly registrar: Registrar;
+  /** Presence records as REST and PUBLISH write them: each write is reported to the tracker. */
   readonly presence: PresenceStore;
   readonly publisher: PresencePublisher;
+  /** Slots per account and resource type: REST requests take `api:*` ones; the call engine takes a `calls` slot per call. */
+  readonly gate: ConcurrencyGate;
+  readonly calls: CallEngine;
+  readonly callRecords: CallRecordStore = new MemoryCallRecordStore();
+  private readonly instructions: InstructionsClient;
+  readonly tracker: PresenceTracker;
+  readonly subscriptions: PresenceSubscriptions;
+  private readonly changes: PresenceChanges;
+  /** The media engine (src/media): started by start() when HERALD_MEDIA=on, null otherwise. */
+  media: MediaEngine | null = null;
   private readonly http: FastifyInstance;
   private sweepTimer: NodeJS.Timeout | null = null;
   private bindingCount = 0;
@@ -98,49 +144,119 @@ export class HeraldServer {
       serverTransactions: () => this.transactions.serverTransactionCount(),
       clientTransactions: () => this.transactions.clientTransactionCount(),
     });
+    this.metrics.observeMedia(() => this.media?.counts() ?? NO_MEDIA);
     this.router = new RequestRouter(log, { rejected: (status) => this.metrics.sipRejected.inc({ status }) });
     this.transactions = new TransactionLayer(this.transport, this.router, { timers: sip.timers, logger: log });
     this.bindings = shared?.bindings ?? new MemoryBindingStore();
+    const presenceStore = shared?.presence ?? new MemoryPresenceStore();
+    const sources: PresenceSources = {
+      bindings: this.bindings,
+      presence: presenceStore,
+      // A client in a call is busy (CONTRACT §4); the engine counts this node's calls.
+      activeCalls: (accountSid, identity) => this.calls?.activeCalls(accountSid, identity) ?? 0,
+    };
+    this.changes = shared?.changes ?? new LocalPresenceChanges();
+    this.tracker = new PresenceTracker({
+      accounts: config.settings.accounts,
+      sources,
+      changes: this.changes,
+      log,
+      transition: presenceCallbackPoster({ log, sign: twilioSignature, userAgent: `Herald/${VERSION}` }),
+    });
     this.registrar = new Registrar({
       accounts: config.settings.accounts,
       store: this.bindings,
       nodeId: config.nodeId,
       log,
       md5OnlyUserAgents: sip.md5OnlyUserAgents.map((p) => new RegExp(p, 'i')),
+      changed: (accountSid, identity) => this.tracker.changed(accountSid, identity),
+      ...(shared !== null ? { nonceCounter: shared.nonceCounter } : {}),
     });
     this.router.handle('REGISTER', this.registrar.handle);
-    this.presence = shared?.presence ?? new MemoryPresenceStore();
+    this.presence = new ObservedPresenceStore(presenceStore, this.tracker);
     this.publisher = new PresencePublisher({
       store: this.presence,
-      authorize: (request, identity, host, source) => this.registrar.authorize(request, identity, host, source),
+      authorize: (request, identity, host, source, local) => this.registrar.authorize(request, identity, host, source, local),
       log,
     });
     this.router.handle('PUBLISH', this.publisher.handle);
     this.router.addAccept('application/pidf+xml');
+    this.subscriptions = new PresenceSubscriptions({
+      accounts: config.settings.accounts,
+      store: shared?.subscriptions ?? new MemorySubscriptionStore(),
+      sources,
+      changes: this.changes,
+      authorize: (request, identity, host, source, local) => this.registrar.authorize(request, identity, host, source, local),
+      transactions: this.transactions,
+      transport: this.transport,
+      nodeId: config.nodeId,
+      log,
+    });
+    this.router.handle('SUBSCRIBE', this.subscriptions.handle);
     this.transport.on('flowClosed', (flow) => {
       if (!flow.reliable) return;
       this.registrar.flowClosed(flow.id).then(
-        (gone) => gone.length > 0 && log.info({ flow: flow.id, bindings: gone.length }, 'flow closed: bindings removed'),
+        (gone) => {
+          if (gone.length > 0) log.info({ flow: flow.id, bindings: gone.length }, 'flow closed: bindings removed');
+          this.bindingsGone(gone);
+        },
         (err: unknown) => log.error({ err, flow: flow.id }, 'removing the bindings of a closed flow failed'),
       );
+      this.subscriptions.flowClosed(flow.id).catch((err: unknown) => log.error({ err, flow: flow.id }, 'removing the subscriptions of a closed flow failed'));
     });
     // Label children bound once: a labelled inc() hashes its labels on every message.
     const receivedRequests = this.metrics.sipReceived.labels('request');
     const receivedResponses = this.metrics.sipReceived.labels('response');
     this.transport.on('message', (m) => (m.message.type === 'request' ? receivedRequests : receivedResponses).inc());
     this.transport.on('malformed', () => this.metrics.sipMalformed.inc());
-    this.http = buildHttpServer({ metrics: this.metrics, nodeInfo: () => this.nodeInfo(), draining: () => this.draining, accounts: config.settings.accounts, bindings: this.bindings, presence: this.presence, now: Date.now, log });
+    this.gate = this.metrics.observeGate(shared?.gate ?? new MemoryConcurrencyGate({ defaultTtlMs: config.settings.gate.leaseTtlMs }));
+    this.http = buildHttpServer({ metrics: this.metrics, nodeInfo: () => this.nodeInfo(), draining: () => this.draining, accounts: config.settings.accounts, bindings: this.bindings, presence: this.presence, now: Date.now, log,
+      gate: this.gate, gateSettings: config.settings.gate, callRecords: this.callRecords,
+      activeCalls: (accountSid, identity) => this.calls?.activeCalls(accountSid, identity) ?? 0 });
+    this.instructions = new InstructionsClient({ userAgent: `Herald/${VERSION}`, log });
+    this.calls = new CallEngine({
+      config: config.settings,
+      transactions: this.transactions,
+      transport: this.transport,
+      gate: this.gate,
+      instructions: this.instructions,
+      presence: sources,
+      records: this.callRecords,
+      nodeId: config.nodeId,
+      publicHost: config.publicHost,
+      log,
+      t1: this.transactions.settings.t1,
+      leaseTtlMs: config.settings.gate.leaseTtlMs,
+      presenceChanged: (accountSid, identity) => this.tracker.changed(accountSid, identity),
+    });
+    this.router.handle('INVITE', this.calls.handleInvite, { forwards: true });
+    for (const method of ['BYE', 'UPDATE', 'INFO']) this.router.handle(method, this.calls.handleInDialog);
+    this.router.onAckReceived(this.calls.handleAck);
+    this.holdDrainWhile(() => this.calls.count() > 0);
   }
 
   async start(): Promise<ReadyInfo> {
+    if (this.config.media) {
+      // Never throws: without a worker binary media is "unavailable" (logged with the fix) and signaling still starts.
+      this.media = new MediaEngine({
+        enabled: true,
+        rtpPorts: this.config.rtpPorts,
+        publicHost: this.config.publicHost,
+        ...(this.config.settings.media.workers !== undefined ? { workers: this.config.settings.media.workers } : {}),
+        log: this.log,
+      });
+      await this.media.start();
+    }
     const sipListeners = await this.transport.start();
     // Expired bindings go within a second; the count feeds /v1/Node.
     this.sweepTimer = setInterval(() => {
       this.registrar
         .sweep()
+        .then((gone) => this.bindingsGone(gone))
         .then(() => this.bindings.count())
         .then((n) => (this.bindingCount = n))
         .catch((err: unknown) => this.log.error({ err }, 'binding sweep failed'));
+      this.subscriptions.sweep().catch((err: unknown) => this.log.error({ err }, 'subscription sweep failed'));
     }, 1000);
     const httpListen = this.config.listen.http;
     await this.http.listen({ host: httpListen.host, port: httpListen.port });
@@ -186,9 +302,25 @@ export class HeraldServer {
 
   async stop(): Promise<void> {
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.subscriptions.close();
+    this.tracker.close();
+    if (this.shared === null) await this.changes.close();
     this.transactions.stop();
+    await this.instructions.close();
+    await this.media?.close();
     await Promise.all([this.transport.stop(), this.http.close()]);
     await this.shared?.close();
+  }
+
+  /** Bindings removed by a flow closing or expiring: their clients' presence may have changed. */
+  private bindingsGone(gone: readonly Binding[]): void {
+    const seen = new Set<string>();
+    for (const b of gone) {
+      const k = `${b.accountSid}\u0000${b.identity}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      this.tracker.changed(b.accountSid, b.identity);
+    }
   }
 
   nodeInfo(): NodeInfo {
@@ -201,6 +333,7 @@ export class HeraldServer {
       connections: this.transport.connectionCount(),
       bindings: this.bindingCount,
       transactions: { server: this.transactions.serverTransactionCount(), client: this.transactions.clientTransactionCount() },
+      media: this.media?.info() ?? { status: 'off', ...NO_MEDIA },
     };
   }
 }

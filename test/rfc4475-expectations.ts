@@ -2,12 +2,15 @@
  * What Herald must do with each of the 49 RFC 4475 torture messages
  * (test/fixtures/rfc4475/*.dat) when it arrives at the server.
  *
- * Herald's server at this stage implements OPTIONS and REGISTER (the registrar),
- * as a UAS. Checks run in this order, and the first one that fails answers:
+ * Herald's server implements OPTIONS, REGISTER (the registrar), PUBLISH and
+ * SUBSCRIBE (presence), INVITE, BYE, UPDATE and INFO (calls, with ACK and
+ * CANCEL), as a UAS. The server these run against has no trunks, so no
+ * INVITE comes from a trunk. Checks run in this order, and the first one
+ * that fails answers:
  *
  *   1. parse / framing          → 400 (513 when too large)
  *   2. validateRequest          → 505, 400, 416
- *   3. method                   → 405 (with Allow: OPTIONS, REGISTER) for a method Herald
+ *   3. method                   → 405 (with Allow listing those) for a method Herald
  *                                 recognises but does not implement, 501 (with
  *                                 Allow) for one it does not recognise: RFC 3261
  *                                 §8.2.1, §21.5.2 and RFC 4475 §3.1.1.2, §3.1.1.5
@@ -15,6 +18,9 @@
  *   5. OPTIONS                  → 200
  *      REGISTER                 → 404 for an AOR that is not sip:identity@host,
  *                                 401 (Bearer challenge) without credentials
+ *      INVITE                   → 481 with a To tag (no such dialog, §12.2.2),
+ *                                 401 (Bearer challenge) without credentials
+ *                                 from an address that is no trunk (CONTRACT §5.1)
  *
  * Responses are never answered: with no client transaction to match they are
  * dropped (§18.1.2), and malformed ones are dropped before that.
@@ -81,7 +87,7 @@ export type Rfc4475File =
   | 'inv2543.dat';
 
 /** The check that decides the outcome (see the order above). */
-export type Rfc4475Stage = 'parse' | 'validate' | 'method' | 'require' | 'options' | 'register' | 'response';
+export type Rfc4475Stage = 'parse' | 'validate' | 'method' | 'require' | 'options' | 'register' | 'invite' | 'response';
 
 export interface Rfc4475Expectation {
   /** RFC 4475 section, e.g. "3.1.1.1". */
@@ -111,8 +117,8 @@ export const RFC4475_EXPECTATIONS: Readonly<Record<Rfc4475File, Rfc4475Expectati
     title: 'A Short Tortuous INVITE',
     kind: 'request',
     valid: true,
-    expect: 405,
-    stage: 'method',
+    expect: 481,
+    stage: 'invite',
     why: '"All elements should treat this as a well-formed request" (folding, LWS around colons, leading zeros in Max-Forwards and CSeq); it is an INVITE, which Herald recognises but does not implement: 405 (RFC 3261 §8.2.1).',
   },
   'intmeth.dat': {
@@ -129,8 +135,8 @@ export const RFC4475_EXPECTATIONS: Readonly<Record<Rfc4475File, Rfc4475Expectati
     title: 'Valid Use of the % Escaping Mechanism',
     kind: 'request',
     valid: true,
-    expect: 405,
-    stage: 'method',
+    expect: 401,
+    stage: 'invite',
     why: '"A parser must accept this as a well-formed message"; an INVITE: 405.',
   },
   'escnull.dat': {
@@ -165,8 +171,8 @@ export const RFC4475_EXPECTATIONS: Readonly<Record<Rfc4475File, Rfc4475Expectati
     title: 'Long Values in Header Fields',
     kind: 'request',
     valid: true,
-    expect: 405,
-    stage: 'method',
+    expect: 401,
+    stage: 'invite',
     why: '"This well-formed request contains header fields with many values and values that are very long" (34 Vias); an INVITE: 405.',
   },
   'dblreq.dat': {
@@ -175,9 +181,9 @@ export const RFC4475_EXPECTATIONS: Readonly<Record<Rfc4475File, Rfc4475Expectati
     kind: 'request',
     valid: true,
     expect: 401,
-    overStream: [401, 405],
+    overStream: [401, 401],
     stage: 'register',
-    why: 'In a datagram the octets after Content-Length "are just spurious noise that must be ignored" (RFC 3261 §18.3), so only the REGISTER is answered: 401, it has no credentials. On a stream the same bytes are two requests, REGISTER (401) and INVITE (405); the INVITE\'s body is 5 octets longer than its Content-Length, and those octets ("C\\r\\n\\r\\n") frame as a third "message" that has no Via and cannot be answered.',
+    why: 'In a datagram the octets after Content-Length "are just spurious noise that must be ignored" (RFC 3261 §18.3), so only the REGISTER is answered: 401, it has no credentials. On a stream the same bytes are two requests, REGISTER (401) and INVITE (401: no credentials, not from a trunk); the INVITE\'s body is 5 octets longer than its Content-Length, and those octets ("C\\r\\n\\r\\n") frame as a third "message" that has no Via and cannot be answered.',
   },
   'semiuri.dat': {
     section: '3.1.1.9',
@@ -485,8 +491,8 @@ export const RFC4475_EXPECTATIONS: Readonly<Record<Rfc4475File, Rfc4475Expectati
     title: 'Unknown Content-Type',
     kind: 'request',
     valid: true,
-    expect: 405,
-    stage: 'method',
+    expect: 401,
+    stage: 'invite',
     why: '"An endpoint receiving this request would reject it with a 415 Unsupported Media Type error", but only an endpoint that takes INVITE looks at the body: Herald rejects the method first, 405.',
   },
   'regaut01.dat': {
@@ -568,8 +574,8 @@ export const RFC4475_EXPECTATIONS: Readonly<Record<Rfc4475File, Rfc4475Expectati
     title: 'Unacceptable Accept Offering',
     kind: 'request',
     valid: true,
-    expect: 405,
-    stage: 'method',
+    expect: 401,
+    stage: 'invite',
     why: '"The recipient of this request could respond with a 406 Not Acceptable" if it took the INVITE; Herald rejects the method first: 405.',
   },
 
@@ -579,9 +585,9 @@ export const RFC4475_EXPECTATIONS: Readonly<Record<Rfc4475File, Rfc4475Expectati
     title: 'INVITE with RFC 2543 Syntax',
     kind: 'request',
     valid: true,
-    expect: 405,
-    overStream: [405],
-    stage: 'method',
+    expect: 401,
+    overStream: [401],
+    stage: 'invite',
     why: '"This is a legal message per RFC 2543 ... that should be accepted by RFC 3261 elements that want to maintain backwards compatibility" (no branch, no From tag, no Content-Length: the body is the rest of the datagram, no Max-Forwards); an INVITE: 405. On a stream a missing Content-Length means an empty body (RFC 3261 §18.3), so the INVITE is answered and the SDP lines that follow never end a header section.',
   },
 };

@@ -118,6 +118,17 @@ export const configSchema = z
         timers: { t1: 500, t2: 4000, t4: 5000 },
       }),
     drainTimeout: z.number().positive().default(30).describe('seconds a SIGTERM drain waits for calls to end'),
+    /** The media engine (HERALD_MEDIA=on): how many mediasoup worker processes; default one per core. */
+    media: z.object({ workers: z.number().int().positive().max(1024).optional() }).default({}),
+    /** The concurrency gate (src/gate/): leases per account and resource type. */
+    gate: z
+      .object({
+        /** A lease's lifetime without renewal: how long a crashed node's slots stay taken. Holders renew every third of it. */
+        leaseTtlMs: z.number().int().min(1000).max(600_000).default(30_000),
+        /** How long a REST request over `limits.api` waits for a slot before its 429; 0 = refuse at once. */
+        apiQueueMs: z.number().int().min(0).max(60_000).default(0),
+      })
+      .default({ leaseTtlMs: 30_000, apiQueueMs: 0 }),
   })
   .superRefine((cfg, ctx) => {
     const accounts = new Set(cfg.accounts.map((a) => a.sid));

@@ -2,6 +2,7 @@
 import type { Log } from '../log.js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ApiError, errorBody } from './errors.js';
+import type { MediaInfo } from '../media/media-engine.js';
 import type { Metrics } from './metrics.js';
 import { restApi, type RestApiDeps } from './rest-api.js';
 
@@ -15,6 +16,8 @@ export interface NodeInfo {
   /** Registration bindings held, as of the last sweep (at most 1 s old). */
   bindings: number;
   transactions: { server: number; client: number };
+  /** The media engine: status (off, running, unavailable…) and live worker, router, transport, producer, consumer counts. */
+  media: MediaInfo;
 }
 
 export interface HttpDeps extends RestApiDeps {
@@ -42,6 +45,12 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     bindings: deps.bindings,
     presence: deps.presence,
     now: deps.now,
+    gate: deps.gate,
+    gateSettings: deps.gateSettings,
+    callRecords: deps.callRecords,
+    ...(deps.activeCalls !== undefined ? { activeCalls: deps.activeCalls } : {}),
+    throttled: (account, resource) => deps.metrics.apiThrottled.inc({ account, resource }),
+    ...(deps.log !== undefined ? { log: deps.log } : {}),
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send(errorBody(404, `no route ${req.method} ${req.url}`));

@@ -5,7 +5,11 @@
  * explicit status a client set (PUT here or SIP PUBLISH; src/presence/status.ts),
  * the list of present clients by effective status, and access-token minting.
  *
- * `busy` and active calls come with the call engine: until then `activeCalls` is 0.
+ * `busy` comes from the call engine: the calls a client is in on this node (`activeCalls`).
+ *
+ * Every request here holds a slot of the concurrency gate for its resource
+ * type while it runs (api-gate.ts), and `/Usage` reports the account's
+ * slots (usage-api.ts).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
@@ -19,10 +23,17 @@ import {
   effectiveStatus,
   explicitAt,
   type PresenceRecord,
+  type SeenStatus,
   type PresenceStatus,
 } from '../presence/status.js';
+import type { ConcurrencyGate } from '../gate/gate.js';
+import type { Log } from '../log.js';
+import { apiGate, restResourceOf, type GateSettings } from './api-gate.js';
+import type { CallRecordStore } from '../calls/call-records.js';
+import { callsApi } from './calls-api.js';
 import { basicAuth, principalOf } from './basic-auth.js';
 import { ApiError, badRequest, errorBody } from './errors.js';
+import { usageApi } from './usage-api.js';
 
 export interface RestApiDeps {
   accounts: readonly AccountConfig[];
@@ -30,7 +41,19 @@ export interface RestApiDeps {
   presence: PresenceStore;
   /** ms since the epoch */
   now: () => number;
+  /** The concurrency gate: a slot per request and resource type (limits.api). */
+  gate: ConcurrencyGate;
+  gateSettings: GateSettings;
+  /** A request was answered 429 (metrics). */
+  throttled?: (account: string, resourceType: string) => void;
+  /** Call records (`…/Calls`). */
+  callRecords: CallRecordStore;
+  /** Calls a client is in (presence `busy`); 0 when absent. */
+  activeCalls?: (accountSid: string, identity: string) => number;
+  log?: Log;
 }
+
+const ACCOUNT_PARAM = 'accountSid';
 
 export { PRESENCE_STATUSES, type PresenceStatus };
 
@@ -111,14 +134,20 @@ function deviceOf(b: Binding): DeviceView {
   };
 }
 
+/**
+ * `lastChange` is when the effective status last changed as the presence
+ * tracker saw it (registrations, statuses, calls: src/presence/tracker.ts),
+ * or, before it saw any change, when the explicit status was set.
+ */
 export function presenceOf(
   identity: string,
   bindings: readonly Binding[],
   record: PresenceRecord | null = null,
   now: number = Date.now(),
+  activeCalls = 0,
+  seen: SeenStatus | null = null,
 ): PresenceView {
-  const activeCalls = 0;
-  const changedAt = explicitAt(record, now).changedAt;
+  const changedAt = seen?.at ?? explicitAt(record, now).changedAt;
   return {
     identity,
     status: effectiveStatus(record, bindings, activeCalls, now),
@@ -140,7 +169,26 @@ const presenceBody = z.strictObject(
 
 /** Register with `{ prefix: '/v1/Accounts/:accountSid' }`. */
 export const restApi: FastifyPluginAsync<RestApiDeps> = async (app, deps) => {
-  app.addHook('onRequest', basicAuth(deps.accounts));
+  // The REST resources served, for /Usage's sum: collected as the routes below are added.
+  const resources = new Set<string>();
+  app.addHook('onRoute', (route) => {
+    const resource = restResourceOf(route.url, ACCOUNT_PARAM);
+    if (resource !== null) resources.add(resource);
+  });
+  app.addHook('onRequest', basicAuth(deps.accounts, ACCOUNT_PARAM));
+  // After auth: the slot is the authenticated account's.
+  app.addHook(
+    'onRequest',
+    apiGate({
+      gate: deps.gate,
+      settings: deps.gateSettings,
+      accountParam: ACCOUNT_PARAM,
+      ...(deps.throttled !== undefined ? { throttled: deps.throttled } : {}),
+      ...(deps.log !== undefined ? { log: deps.log } : {}),
+    }),
+  );
+  usageApi(app, deps.gate, resources);
+  callsApi(app, deps.callRecords);
   // Unknown routes under an account authenticate first too: nothing here answers a stranger but 401.
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send(errorBody(404, `no route ${req.method} ${req.url}`));
@@ -151,11 +199,12 @@ export const restApi: FastifyPluginAsync<RestApiDeps> = async (app, deps) => {
     const identity = req.params.identity;
     checkIdentity(identity);
     const now = deps.now();
-    const [bindings, record] = await Promise.all([
+    const [bindings, record, seen] = await Promise.all([
       deps.bindings.list(account.sid, identity, now),
       deps.presence.get(account.sid, identity),
+      deps.presence.getSeen(account.sid, identity),
     ]);
-    return presenceOf(identity, bindings, record, now);
+    return presenceOf(identity, bindings, record, now, deps.activeCalls?.(account.sid, identity) ?? 0, seen);
   });
 
   app.put<{ Params: { identity: string } }>('/Clients/:identity/Presence', async (req) => {
@@ -174,7 +223,7 @@ export const restApi: FastifyPluginAsync<RestApiDeps> = async (app, deps) => {
       expiresAt: null,
     };
     await deps.presence.put(account.sid, identity, record);
-    return presenceOf(identity, await deps.bindings.list(account.sid, identity, now), record, now);
+    return presenceOf(identity, await deps.bindings.list(account.sid, identity, now), record, now, deps.activeCalls?.(account.sid, identity) ?? 0);
   });
 
   app.get<{ Querystring: { status?: unknown } }>('/Clients', async (req) => {
@@ -192,7 +241,7 @@ export const restApi: FastifyPluginAsync<RestApiDeps> = async (app, deps) => {
     for (const identity of identities) {
       const bindings = await deps.bindings.list(account.sid, identity, now);
       // A binding may have expired between the two reads: then the client is offline.
-      const effective = effectiveStatus(records.get(identity) ?? null, bindings, 0, now);
+      const effective = effectiveStatus(records.get(identity) ?? null, bindings, deps.activeCalls?.(account.sid, identity) ?? 0, now);
       if (effective === status) clients.push({ identity, status: effective, devices: bindings.length });
     }
     return { clients };

@@ -11,7 +11,10 @@ import { resolve } from 'node:path';
 import { parseMessage } from '../../src/sip/parser.js';
 import type { SipResponse } from '../../src/sip/message.js';
 import { StreamFramer } from '../../src/sip/stream-framer.js';
-import { startHerald, type HeraldProcess } from '../helpers/herald-process.js';
+import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
+
+/** No trunks: an INVITE from the test's addresses is a caller without credentials (test/rfc4475-expectations.ts). */
+const NO_TRUNKS = writeConfig('accounts: []\n');
 import { request, UdpPeer } from '../helpers/sip-socket.js';
 import { RFC4475_EXPECTATIONS, type Rfc4475Expectation, type Rfc4475File } from '../rfc4475-expectations.js';
 
@@ -60,7 +63,7 @@ describe('RFC 4475 torture messages against a running server', function () {
   let udp: UdpPeer;
 
   before(async () => {
-    herald = await startHerald();
+    herald = await startHerald({ config: NO_TRUNKS });
     // The torture messages' Vias carry no rport: answers go to the source IP at
     // the Via port (5060, or 5050 for quotbal), so the peer listens there on an
     // address of its own.
@@ -96,7 +99,7 @@ describe('RFC 4475 torture messages against a running server', function () {
     // the same branches, which would absorb these as retransmissions (§17.2.3).
     let tcpHerald: HeraldProcess;
     before(async () => {
-      tcpHerald = await startHerald();
+      tcpHerald = await startHerald({ config: NO_TRUNKS });
     });
     after(async () => {
       await tcpHerald.stop();

@@ -17,6 +17,7 @@ import {
   cseqOf,
   fromOf,
   maxForwardsOf,
+  tagOf,
   toOf,
   topViaOf,
 } from '../../../src/sip/fields.js';
@@ -105,8 +106,8 @@ function decide(r: ParseResult): Decision | null {
     return { answer: 'drop', stage: 'response', reason: validateResponse(m) };
   const v = validateRequest(m);
   if (!v.ok) return { answer: v.status, stage: 'validate', reason: v.reason };
-  if (m.method !== 'OPTIONS' && m.method !== 'REGISTER') {
-    // Herald implements OPTIONS and REGISTER: another recognised method is 405, an unknown one 501 (RFC 3261 §8.2.1, §21.5.2).
+  if (!HANDLED.has(m.method)) {
+    // Another recognised method is 405, an unknown one 501 (RFC 3261 §8.2.1, §21.5.2).
     return { answer: KNOWN_METHODS.has(m.method) ? 405 : 501, stage: 'method', reason: null };
   }
   const required = m.headers.list('require') ?? [];
@@ -118,8 +119,15 @@ function decide(r: ParseResult): Decision | null {
     if (to === undefined || to.kind !== 'sip' || to.user === null) return { answer: 404, stage: 'register', reason: null };
     return { answer: 401, stage: 'register', reason: null };
   }
+  if (m.method === 'INVITE') {
+    // The call engine: a To tag names a dialog Herald does not have (481); otherwise who is calling? No credentials, no trunk: 401.
+    return { answer: tagOf(toOf(m)) !== null ? 481 : 401, stage: 'invite', reason: null };
+  }
   return { answer: 200, stage: 'options', reason: null };
 }
+
+/** Methods the server handles (src/server.ts); ACK and CANCEL come with INVITE. */
+const HANDLED = new Set(['OPTIONS', 'REGISTER', 'PUBLISH', 'SUBSCRIBE', 'INVITE', 'BYE', 'UPDATE', 'INFO', 'ACK', 'CANCEL']);
 
 function answersOverDatagram(bytes: Buffer): Decision[] {
   const d = decide(parseMessage(bytes));

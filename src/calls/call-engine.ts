@@ -1,0 +1,173 @@
+/**
+ * The call engine (CONTRACT §5): the router's handler for INVITE and for the
+ * requests inside call dialogs (BYE, UPDATE, INFO, re-INVITE, ACK of a 2xx).
+ *
+ * A new INVITE is identified (caller.ts: trunk or client, else 401/403/404),
+ * takes one `calls` slot of the account's gate before anything else (none
+ * free: 503 with Retry-After and `X-Herald-Limit`, the application is not
+ * called), and becomes a Call. A forked `<Dial>` is one call: one slot.
+ * Requests inside a dialog are found by Herald's tag (our To tag on the
+ * caller's side, our From tag on a dialed leg); one that matches no live
+ * dialog gets 481 (§12.2.2).
+ */
+import { randomBytes } from 'node:crypto';
+import type { ConfigFile } from '../config/schema.js';
+import type { ConcurrencyGate } from '../gate/gate.js';
+import { holdLease } from '../gate/hold-lease.js';
+import { CALLS } from '../gate/resources.js';
+import type { InstructionsClient } from '../instructions/index.js';
+import type { Log } from '../log.js';
+import type { PresenceSources } from '../presence/snapshot.js';
+import { tagOf, toOf } from '../sip/fields.js';
+import { newTag } from '../sip/ids.js';
+import type { SipRequest } from '../sip/message.js';
+import { createResponse } from '../sip/response.js';
+import { uriHost } from '../sip/uri.js';
+import type { TransactionLayer } from '../transaction/transaction-layer.js';
+import type { ServerTransaction } from '../transaction/types.js';
+import type { Flow, Protocol, Transport } from '../transport/types.js';
+import { Call } from './call.js';
+import type { CallRecordStore } from './call-records.js';
+import type { CallServices, DialogEntry } from './call-services.js';
+import { CallerIdentifier } from './caller.js';
+
+export interface CallEngineOptions {
+  config: Pick<ConfigFile, 'accounts' | 'trunks'>;
+  transactions: TransactionLayer;
+  transport: Pick<Transport, 'flow' | 'viaSentBy'>;
+  gate: ConcurrencyGate;
+  instructions: InstructionsClient;
+  presence: PresenceSources;
+  records: CallRecordStore;
+  nodeId: string;
+  publicHost: string;
+  log: Log;
+  t1: number;
+  /** Lease lifetime of a call's slot, ms (renewed while the call lives). */
+  leaseTtlMs?: number;
+  /** A client's presence may have changed (it entered or left a call). */
+  presenceChanged(accountSid: string, identity: string): void;
+  /** A call was refused for want of a slot (metrics). */
+  refusedAtLimit?(accountSid: string): void;
+  now?: () => number;
+}
+
+export class CallEngine {
+  private readonly calls = new Map<string, Call>();
+  private readonly dialogs = new Map<string, DialogEntry>();
+  private readonly busy = new Map<string, number>();
+  private readonly identifier: CallerIdentifier;
+  private readonly services: CallServices;
+  private readonly now: () => number;
+
+  constructor(private readonly o: CallEngineOptions) {
+    this.now = o.now ?? Date.now;
+    this.identifier = new CallerIdentifier(o.config, this.now);
+    this.services = {
+      transactions: o.transactions,
+      transport: o.transport,
+      instructions: o.instructions,
+      presence: o.presence,
+      records: o.records,
+      dialogs: this.dialogs,
+      nodeId: o.nodeId,
+      publicHost: o.publicHost,
+      log: o.log,
+      t1: o.t1,
+      now: this.now,
+      newTag: () => newTag() + newTag(),
+      newCallSid: () => `CA${randomBytes(16).toString('hex')}`,
+      contactFor: (protocol) => this.contactFor(protocol),
+      busyChanged: (accountSid, identity, delta) => this.busyChanged(accountSid, identity, delta),
+      callEnded: (call) => this.calls.delete(call.sid),
+      sleep: (ms, until) =>
+        new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, ms);
+          void until.then(() => {
+            clearTimeout(t);
+            resolve();
+          });
+        }),
+    };
+  }
+
+  /** The router's INVITE handler: a new call, or a re-INVITE inside one. */
+  readonly handleInvite = (request: SipRequest, txn: ServerTransaction): void => {
+    if (tagOf(toOf(request)) !== null) return this.handleInDialog(request, txn);
+    this.startCall(request, txn).catch((err: unknown) => {
+      this.o.log.error({ err, callId: request.headers.get('call-id') }, 'starting a call failed');
+      txn.respond(createResponse(request, 500));
+    });
+  };
+
+  /** BYE, UPDATE, INFO, re-INVITE: passed to the call whose dialog Herald's tag names. */
+  readonly handleInDialog = (request: SipRequest, txn: ServerTransaction): void => {
+    const tag = tagOf(toOf(request));
+    const entry = tag === null ? undefined : this.dialogs.get(tag);
+    if (entry === undefined) return txn.respond(createResponse(request, 481));
+    entry.call.onDialogRequest(entry.side, request, txn);
+  };
+
+  /** The ACK of a 2xx (end to end, §13.2.2.4). */
+  readonly handleAck = (ack: SipRequest, _flow: Flow): void => {
+    const tag = tagOf(toOf(ack));
+    const entry = tag === null ? undefined : this.dialogs.get(tag);
+    entry?.call.onDialogAck(entry.side, ack);
+  };
+
+  /** Calls of a client in progress on this node (presence `busy`). */
+  activeCalls(accountSid: string, identity: string): number {
+    return this.busy.get(`${accountSid}\u0000${identity}`) ?? 0;
+  }
+
+  /** Calls in progress on this node (drain, /v1/Node). */
+  count(): number {
+    return this.calls.size;
+  }
+
+  /** Live calls' records (REST `status=in-progress` reads the store; tests read this). */
+  live(): Call[] {
+    return [...this.calls.values()];
+  }
+
+  private async startCall(request: SipRequest, txn: ServerTransaction): Promise<void> {
+    const verdict = this.identifier.identify(request, txn.flow.remote.address);
+    if (!verdict.ok) {
+      const res = createResponse(request, verdict.status, undefined);
+      if (verdict.status === 401) res.headers.append('WWW-Authenticate', 'Bearer realm="herald"');
+      res.headers.set('Warning', `399 herald "${verdict.reason.replace(/["\\\r\n]/g, ' ').slice(0, 200)}"`);
+      this.o.log.info({ status: verdict.status, reason: verdict.reason, source: txn.flow.remote.address }, 'INVITE refused');
+      return txn.respond(res);
+    }
+    const { account } = verdict.call;
+    const sid = this.services.newCallSid();
+    const lease = await holdLease(this.o.gate, account.sid, CALLS, sid, account.limits.calls, {
+      ...(this.o.leaseTtlMs !== undefined ? { ttlMs: this.o.leaseTtlMs } : {}),
+      onError: (err) => this.o.log.warn({ err, callSid: sid }, 'renewing a call slot failed'),
+    });
+    if (!lease.granted) {
+      // CONTRACT §5.2: refused before the application is called.
+      this.o.refusedAtLimit?.(account.sid);
+      const res = createResponse(request, 503, 'Service Unavailable (call limit reached)');
+      res.headers.set('Retry-After', String(lease.retryAfterSeconds));
+      res.headers.set('X-Herald-Limit', `calls=${lease.limit}`);
+      return txn.respond(res);
+    }
+    const call = new Call({ sid, invite: request, txn, identified: verdict.call, lease: lease.lease, services: this.services });
+    this.calls.set(sid, call);
+    void call.run();
+  }
+
+  private contactFor(protocol: Protocol): string {
+    const sentBy = this.o.transport.viaSentBy(protocol);
+    return `<sip:herald@${uriHost(sentBy.address)}:${sentBy.port};transport=${protocol}>`;
+  }
+
+  private busyChanged(accountSid: string, identity: string, delta: number): void {
+    const k = `${accountSid}\u0000${identity}`;
+    const n = (this.busy.get(k) ?? 0) + delta;
+    if (n <= 0) this.busy.delete(k);
+    else this.busy.set(k, n);
+    this.o.presenceChanged(accountSid, identity);
+  }
+}

@@ -1,0 +1,430 @@
+/**
+ * One call through Herald as a B2BUA (CONTRACT §5): the caller's INVITE
+ * (Herald is its UAS), the application's instructions, and for a `<Dial>`
+ * the dialed legs (Herald is their UAC); once a leg answers, requests in
+ * either dialog are passed to the other (re-INVITE, UPDATE, INFO, BYE).
+ *
+ * With media off (this slice) the session descriptions pass between the
+ * legs unchanged. An offer in the caller's INVITE goes to every fork and
+ * the winner's answer back in the 200; a caller without an offer (late
+ * offer) gets the winner's offer in the 200 and its ACK's answer is carried
+ * to the winner in the ACK Herald held back for it.
+ *
+ * The call holds one `calls` slot of the gate from before the webhook is
+ * fetched until it ends, whichever way it ends (`end` runs once).
+ */
+import type { AccountConfig, ApplicationConfig } from '../config/schema.js';
+import type { HeldLease } from '../gate/hold-lease.js';
+import {
+  callParameters,
+  dialActionParameters,
+  type CallParameters,
+  type DialCallStatus,
+  type DialVerb,
+  type InstructionsClient,
+  type StatusEvent,
+  type Verb,
+} from '../instructions/index.js';
+import type { Log } from '../log.js';
+import type { SipRequest, SipResponse } from '../sip/message.js';
+import { setBody } from '../sip/message.js';
+import { createResponse } from '../sip/response.js';
+import { cseqOf } from '../sip/fields.js';
+import type { ServerTransaction } from '../transaction/types.js';
+import type { CallRecord, CallRecordStatus } from './call-records.js';
+import { Dial, type DialOutcome } from './dial.js';
+import { Dialog } from './dialog.js';
+import type { IdentifiedCall } from './caller.js';
+import type { CallServices } from './call-services.js';
+import type { OutboundLeg } from './outbound-leg.js';
+import { dialTargets } from './dial-targets.js';
+
+type Side = 'a' | 'b';
+
+export interface CallInit {
+  sid: string;
+  invite: SipRequest;
+  txn: ServerTransaction;
+  identified: IdentifiedCall;
+  lease: HeldLease;
+  services: CallServices;
+}
+
+export class Call {
+  readonly sid: string;
+  readonly account: AccountConfig;
+  readonly application: ApplicationConfig;
+  private readonly invite: SipRequest;
+  private readonly txn: ServerTransaction;
+  private readonly s: CallServices;
+  private readonly log: Log;
+  private readonly params: CallParameters;
+  /** Herald's tag on the caller's dialog. */
+  readonly aTag: string;
+  private aDialog: Dialog | null = null;
+  private bLeg: OutboundLeg | null = null;
+  private dial: Dial | null = null;
+  private answered = false;
+  private ended = false;
+  private rangCaller = false;
+  private answeredAt: number | null = null;
+  private readonly startedAt: number;
+  private timeLimit: NodeJS.Timeout | null = null;
+  private ackTimer: NodeJS.Timeout | null = null;
+  /** The winner's 2xx waits for the caller's ACK when the caller sent no offer (its answer comes in the ACK). */
+  private lateOffer: boolean;
+  /** Identities counted busy while the call is bridged. */
+  private busy: Array<{ accountSid: string; identity: string }> = [];
+  private record: CallRecord;
+  private legRecord: CallRecord | null = null;
+  private endedResolve!: () => void;
+  /** Resolves when the call has ended. */
+  readonly finished: Promise<void>;
+
+  constructor(private readonly init: CallInit) {
+    this.sid = init.sid;
+    this.invite = init.invite;
+    this.txn = init.txn;
+    this.s = init.services;
+    this.log = init.services.log;
+    this.account = init.identified.account;
+    this.application = init.identified.application;
+    this.aTag = init.services.newTag();
+    this.lateOffer = init.invite.body.length === 0;
+    this.startedAt = this.s.now();
+    this.finished = new Promise((r) => (this.endedResolve = r));
+    const caller = init.identified.caller;
+    this.params = callParameters({
+      callSid: this.sid,
+      accountSid: this.account.sid,
+      applicationSid: this.application.sid,
+      caller,
+      to: init.identified.to,
+    });
+    this.record = {
+      sid: this.sid,
+      accountSid: this.account.sid,
+      parentCallSid: null,
+      from: this.params.From ?? '',
+      to: this.params.To ?? '',
+      direction: 'inbound',
+      status: 'ringing',
+      startTime: new Date(this.startedAt).toISOString(),
+      answerTime: null,
+      endTime: null,
+      duration: null,
+      endReason: null,
+      node: this.s.nodeId,
+    };
+    this.txn.onCancel(() => this.callerCanceled());
+  }
+
+  /** Runs the call: instructions, then their verbs, until it ends. Never rejects. */
+  async run(): Promise<void> {
+    try {
+      this.saveRecord();
+      this.status('initiated');
+      const voice = await this.s.instructions.fetchVoice(this.application, this.params, this.account.authToken);
+      if (this.ended) return;
+      if (!voice.ok) return this.refuse(480, voice.reason, 'application-error', 'failed');
+      await this.execute([...voice.verbs], voice.url);
+    } catch (err) {
+      this.log.error({ err, callSid: this.sid }, 'call failed');
+      if (!this.answered) this.refuse(500, 'internal error', 'error', 'failed');
+      else this.hangUp('error', 'failed');
+    }
+  }
+
+  // ---------------------------------------------------------------- verbs
+
+  private async execute(verbs: Verb[], docUrl: string): Promise<void> {
+    while (!this.ended) {
+      const verb = verbs.shift();
+      if (verb === undefined) break;
+      switch (verb.verb) {
+        case 'Dial': {
+          const next = await this.runDial(verb, docUrl);
+          if (next === 'ended' || this.ended) return;
+          if (next !== null) {
+            verbs = [...next.verbs];
+            docUrl = next.url;
+          }
+          break;
+        }
+        case 'Reject':
+          return this.refuse(verb.reason === 'busy' ? 486 : 603, `rejected by the application (${verb.reason})`, `rejected-${verb.reason}`, verb.reason === 'busy' ? 'busy' : 'failed');
+        case 'Hangup':
+          if (this.answered) return this.hangUp('application-hangup', 'completed');
+          return this.refuse(480, 'the application hung up', 'application-hangup', 'no-answer');
+        case 'Redirect': {
+          const next = await this.s.instructions.fetchUrl(verb.url, verb.method, this.params, this.account.authToken, docUrl);
+          if (this.ended) return;
+          if (!next.ok) return this.refuse(480, next.reason, 'application-error', 'failed');
+          verbs = [...next.verbs];
+          docUrl = next.url;
+          break;
+        }
+        case 'Pause':
+          await this.s.sleep(verb.length * 1000, this.finished);
+          break;
+        case 'Say':
+        case 'Play':
+          // Played by the media engine (HERALD_MEDIA=on); without it there is no audio path to play into.
+          this.log.info({ callSid: this.sid, verb: verb.verb }, 'no media engine: verb skipped');
+          break;
+      }
+    }
+    if (this.ended) return;
+    if (this.answered) await this.finished;
+    else this.refuse(480, 'the instructions ended without connecting the call', 'instructions-ended', 'no-answer');
+  }
+
+  /** A `<Dial>`: rings, bridges, and returns what the `action` URL says to do next (null: go on with the next verb). */
+  private async runDial(verb: DialVerb, docUrl: string): Promise<{ verbs: readonly Verb[]; url: string } | null | 'ended'> {
+    const targets = await dialTargets(this.s, this.account, verb, {
+      fromUser: verb.callerId ?? this.init.identified.fromUser,
+      body: this.invite.body.length > 0 ? { type: this.invite.headers.get('content-type') ?? 'application/sdp', bytes: this.invite.body } : undefined,
+    });
+    if (this.ended) return 'ended';
+    const dial = new Dial({
+      legs: targets.legs,
+      timeout: verb.timeout,
+      busyWithoutRinging: targets.busy,
+      onRinging: (_leg, r) => this.ringing(r),
+    });
+    this.dial = dial;
+    const dialSid = this.s.newCallSid();
+    dial.start();
+    const outcome = await dial.outcome;
+    this.dial = null;
+    if (outcome.kind === 'canceled' || this.ended) return 'ended';
+    if (outcome.kind === 'answered') {
+      this.bridge(outcome, dialSid, verb);
+      await this.finished;
+      const duration = this.answeredAt === null ? 0 : Math.round((this.s.now() - this.answeredAt) / 1000);
+      if (verb.action !== undefined) {
+        // The caller's leg has ended with the bridge (no media to keep it up alone): the action is told, its TwiML not run.
+        void this.s.instructions.fetchUrl(verb.action, verb.method, dialActionParameters(this.params, { status: 'completed', dialCallSid: dialSid, durationSeconds: duration, callStatus: 'completed' }), this.account.authToken, docUrl);
+      }
+      return 'ended';
+    }
+    const status: DialCallStatus = outcome.kind;
+    this.log.info({ callSid: this.sid, status, legs: targets.legs.length, statuses: outcome.statuses }, 'dial ended unanswered');
+    if (verb.action === undefined) {
+      if (status === 'busy') {
+        this.refuse(486, 'every dialed device was busy', 'busy', 'busy');
+        return 'ended';
+      }
+      return null;
+    }
+    const next = await this.s.instructions.fetchUrl(verb.action, verb.method, dialActionParameters(this.params, { status, dialCallSid: dialSid, durationSeconds: 0 }), this.account.authToken, docUrl);
+    if (this.ended) return 'ended';
+    if (!next.ok) {
+      this.refuse(480, next.reason, 'application-error', 'failed');
+      return 'ended';
+    }
+    return { verbs: next.verbs, url: next.url };
+  }
+
+  // ---------------------------------------------------------------- the caller's leg
+
+  /** 180/183 from a leg: the caller hears ringing once (CONTRACT §5.5). */
+  private ringing(r: SipResponse): void {
+    if (this.rangCaller || this.ended) return;
+    this.rangCaller = true;
+    const res = createResponse(this.invite, r.status === 183 ? 183 : 180, undefined, this.aTag);
+    res.headers.set('Contact', this.s.contactFor(this.txn.flow.protocol));
+    if (r.status === 183 && r.body.length > 0) setBody(res, r.body, r.headers.get('content-type') ?? 'application/sdp');
+    this.txn.respond(res);
+    this.status('ringing');
+  }
+
+  private bridge(outcome: Extract<DialOutcome, { kind: 'answered' }>, dialSid: string, verb: DialVerb): void {
+    const leg = outcome.leg;
+    this.bLeg = leg;
+    if (!this.lateOffer) leg.ack();
+    const ok = createResponse(this.invite, 200, undefined, this.aTag);
+    ok.headers.set('Contact', this.s.contactFor(this.txn.flow.protocol));
+    ok.headers.set('Allow', 'INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS');
+    if (outcome.response.body.length > 0) setBody(ok, outcome.response.body, outcome.response.headers.get('content-type') ?? 'application/sdp');
+    this.txn.respond(ok);
+    this.aDialog = Dialog.asUas(this.invite, this.aTag, this.txn.flow.id);
+    this.answered = true;
+    this.answeredAt = this.s.now();
+    this.s.dialogs.set(this.aTag, { call: this, side: 'a' });
+    if (leg.dialog !== null) this.s.dialogs.set(leg.dialog.state.localTag, { call: this, side: 'b' });
+    // §13.3.1.4: no ACK for our 2xx within 64·T1 → the session is torn down.
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = null;
+      if (!this.ended) {
+        this.log.info({ callSid: this.sid }, 'no ACK for the 200: call ended');
+        this.hangUp('no-ack', 'failed');
+      }
+    }, 64 * this.s.t1);
+    this.timeLimit = setTimeout(() => this.hangUp('time-limit', 'completed'), verb.timeLimit * 1000);
+    this.timeLimit.unref();
+    this.record.status = 'in-progress';
+    this.record.answerTime = new Date(this.answeredAt).toISOString();
+    this.legRecord = {
+      ...this.record,
+      sid: dialSid,
+      parentCallSid: this.sid,
+      to: leg.label,
+      direction: 'outbound-dial',
+      startTime: this.record.answerTime,
+    };
+    this.saveRecord();
+    this.markBusy(leg.label);
+    this.status('answered');
+  }
+
+  private markBusy(calleeLabel: string): void {
+    const caller = this.init.identified.clientIdentity;
+    if (caller !== null) this.busy.push({ accountSid: this.account.sid, identity: caller });
+    if (calleeLabel.startsWith('client:')) this.busy.push({ accountSid: this.account.sid, identity: calleeLabel.slice('client:'.length) });
+    for (const b of this.busy) this.s.busyChanged(b.accountSid, b.identity, +1);
+  }
+
+  /** The caller's CANCEL (before any final response). */
+  private callerCanceled(): void {
+    if (this.ended || this.answered) return;
+    this.dial?.cancel();
+    this.txn.respond(createResponse(this.invite, 487, undefined, this.aTag));
+    this.end('caller-canceled', 'canceled');
+  }
+
+  /** Ends an unanswered call with a final response (and a Warning saying why, RFC 3261 §20.43). */
+  private refuse(status: number, why: string, reason: string, recordStatus: CallRecordStatus): void {
+    if (this.ended) return;
+    if (!this.answered) {
+      const res = createResponse(this.invite, status, undefined, this.aTag);
+      res.headers.set('Warning', `399 herald "${why.replace(/["\\\r\n]/g, ' ').slice(0, 300)}"`);
+      this.txn.respond(res);
+    }
+    this.end(reason, recordStatus);
+  }
+
+  // ---------------------------------------------------------------- inside the dialogs
+
+  /** A request inside one of the call's dialogs (the engine found it by our tag). */
+  onDialogRequest(side: Side, request: SipRequest, txn: ServerTransaction): void {
+    const dialog = side === 'a' ? this.aDialog : (this.bLeg?.dialog ?? null);
+    const other = side === 'a' ? (this.bLeg?.dialog ?? null) : this.aDialog;
+    if (dialog === null || this.ended) return txn.respond(createResponse(request, 481));
+    const seq = cseqOf(request)?.seq ?? 0;
+    if (!dialog.acceptRemoteCseq(seq)) return txn.respond(createResponse(request, 500, 'Server Internal Error (CSeq out of order)'));
+    if (request.method === 'BYE') {
+      txn.respond(createResponse(request, 200));
+      return this.hangUp(side === 'a' ? 'caller-hangup' : 'callee-hangup', 'completed', side);
+    }
+    if (other === null) return txn.respond(createResponse(request, 481));
+    // Passed to the other leg as a new request of its dialog; its answer comes back.
+    const body = request.body.length > 0 ? { type: request.headers.get('content-type') ?? 'application/sdp', bytes: request.body } : undefined;
+    const extra: Array<[string, string]> = [];
+    for (const name of ['Info-Package', 'Content-Disposition', 'Event'] as const) {
+      const v = request.headers.get(name);
+      if (v !== undefined) extra.push([name, v]);
+    }
+    const relayed = other.request(request.method, this.s.contactFor(side === 'a' ? this.legProtocol() : this.txn.flow.protocol), body, extra);
+    const target = other.target(this.s.transport);
+    if (target === null) return txn.respond(createResponse(request, 480));
+    this.s.transactions.sendRequest(relayed, target, {
+      onResponse: (r) => {
+        if (r.status < 200) return;
+        if (request.method === 'INVITE' && r.status < 300) {
+          // The re-INVITE's 2xx is ACKed on the leg at once; the requester ACKs ours (absorbed by the engine).
+          const ack = other.ack((cseqOf(relayed) as { seq: number }).seq, this.s.contactFor(this.legProtocol()));
+          this.s.transactions.sendAck(ack, target);
+        }
+        const res = createResponse(request, r.status, r.reason);
+        const contentType = r.headers.get('content-type');
+        if (r.body.length > 0) setBody(res, r.body, contentType ?? 'application/sdp');
+        if (request.method === 'INVITE' || request.method === 'UPDATE') res.headers.set('Contact', this.s.contactFor(txn.flow.protocol));
+        txn.respond(res);
+      },
+      onTimeout: () => txn.respond(createResponse(request, 408)),
+      onTransportError: () => txn.respond(createResponse(request, 503)),
+    });
+  }
+
+  /** An ACK in one of the call's dialogs: the caller's ACK of our 200 (carrying the answer to a late offer). */
+  onDialogAck(side: Side, ack: SipRequest): void {
+    if (side !== 'a' || this.ended) return;
+    if (this.ackTimer !== null) {
+      clearTimeout(this.ackTimer);
+      this.ackTimer = null;
+      if (this.lateOffer) {
+        this.lateOffer = false;
+        this.bLeg?.ack(ack.body.length > 0 ? { type: ack.headers.get('content-type') ?? 'application/sdp', bytes: ack.body } : undefined);
+      }
+    }
+  }
+
+  private legProtocol() {
+    const t = this.bLeg?.target;
+    if (t === undefined) return this.txn.flow.protocol;
+    if ('protocol' in t) return t.protocol;
+    return this.s.transport.flow(t.flowId)?.protocol ?? 'udp';
+  }
+
+  // ---------------------------------------------------------------- ending
+
+  /** Hangs up an answered call: BYE to the legs that did not send one. */
+  private hangUp(reason: string, status: CallRecordStatus, by?: Side): void {
+    if (this.ended) return;
+    if (by !== 'b') this.bLeg?.bye();
+    if (by !== 'a' && this.aDialog !== null) {
+      const bye = this.aDialog.request('BYE', this.s.contactFor(this.txn.flow.protocol));
+      const target = this.aDialog.target(this.s.transport);
+      if (target !== null) this.s.transactions.sendRequest(bye, target, { onResponse: () => {}, onTimeout: () => {}, onTransportError: () => {} });
+    }
+    this.end(reason, status);
+  }
+
+  /** Runs once, whatever ended the call: the slot goes back, the record closes, the callbacks are told. */
+  private end(reason: string, status: CallRecordStatus): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.timeLimit !== null) clearTimeout(this.timeLimit);
+    if (this.ackTimer !== null) clearTimeout(this.ackTimer);
+    this.dial?.cancel();
+    this.s.dialogs.delete(this.aTag);
+    const bTag = this.bLeg?.dialog?.state.localTag;
+    if (bTag !== undefined) this.s.dialogs.delete(bTag);
+    for (const b of this.busy) this.s.busyChanged(b.accountSid, b.identity, -1);
+    this.busy = [];
+    void this.init.lease.release();
+    const now = this.s.now();
+    const duration = this.answeredAt === null ? 0 : Math.round((now - this.answeredAt) / 1000);
+    this.record = { ...this.record, status, endTime: new Date(now).toISOString(), duration, endReason: reason };
+    if (this.legRecord !== null) this.legRecord = { ...this.legRecord, status: 'completed', endTime: this.record.endTime, duration, endReason: reason };
+    this.saveRecord();
+    this.status('completed', duration, status);
+    this.s.callEnded(this);
+    this.endedResolve();
+  }
+
+  private saveRecord(): void {
+    const records = [this.record, ...(this.legRecord !== null ? [this.legRecord] : [])];
+    for (const r of records) this.s.records.put({ ...r }).catch((err: unknown) => this.log.error({ err, callSid: r.sid }, 'writing a call record failed'));
+  }
+
+  private status(event: StatusEvent, duration?: number, finalStatus?: CallRecordStatus): void {
+    if (this.application.statusCallback === undefined) return;
+    void this.s.instructions.statusCallback(this.application, event, this.params, this.account.authToken, {
+      ...(duration !== undefined ? { callDuration: duration } : {}),
+      ...(finalStatus !== undefined ? { finalStatus: finalStatus === 'in-progress' || finalStatus === 'queued' || finalStatus === 'ringing' ? 'completed' : finalStatus } : {}),
+    });
+  }
+
+  /** The record as it stands (tests, REST). */
+  snapshot(): CallRecord {
+    return { ...this.record };
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+}
+
+export type { InstructionsClient };

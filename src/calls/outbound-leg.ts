@@ -1,0 +1,178 @@
+/**
+ * One dialed leg of a call: Herald's INVITE to one device (or SIP URI) as a
+ * UAC (RFC 3261 §13.2), and what can happen to it — provisional responses,
+ * the 2xx that establishes its dialog (ACKed per §13.2.2.4, for every
+ * retransmission too), a final failure, a timeout, a CANCEL (§9.1: only
+ * after a provisional response arrived; one that comes after a 2xx is too
+ * late, so the leg is ACKed and hung up instead).
+ */
+import { randomToken } from '../sip/ids.js';
+import { Headers } from '../sip/headers.js';
+import { SipRequest, setBody, type SipResponse } from '../sip/message.js';
+import { tagOf, toOf } from '../sip/fields.js';
+import { createCancel } from '../transaction/cancel.js';
+import type { TransactionLayer } from '../transaction/transaction-layer.js';
+import type { ClientTransaction } from '../transaction/types.js';
+import type { SendTarget, Transport } from '../transport/types.js';
+import { Dialog } from './dialog.js';
+
+export interface OutboundLegEvents {
+  provisional(leg: OutboundLeg, response: SipResponse): void;
+  /** The first 2xx: the leg is answered (its dialog exists). */
+  answered(leg: OutboundLeg, response: SipResponse): void;
+  /** A final failure, a timeout (408) or a transport error (503): the leg is over. */
+  failed(leg: OutboundLeg, status: number): void;
+}
+
+export interface OutboundLegOptions {
+  transactions: Pick<TransactionLayer, 'sendRequest' | 'sendAck'>;
+  transport: Pick<Transport, 'flow'>;
+  target: SendTarget;
+  requestUri: string;
+  /** From name-addr without tag, e.g. `<sip:+15550001111@host>`. */
+  from: string;
+  /** To name-addr, e.g. `<sip:alice@host>`. */
+  to: string;
+  contact: string;
+  /** Route headers (a binding's Path, RFC 3327). */
+  route?: readonly string[];
+  body?: { type: string; bytes: Buffer };
+  /** Label for logs and records: the client identity, or the URI. */
+  label: string;
+  events: OutboundLegEvents;
+}
+
+export type LegState = 'calling' | 'ringing' | 'answered' | 'failed' | 'canceled' | 'ended';
+
+export class OutboundLeg {
+  readonly invite: SipRequest;
+  readonly label: string;
+  state: LegState = 'calling';
+  dialog: Dialog | null = null;
+  finalStatus: number | null = null;
+  private txn: ClientTransaction | null = null;
+  private sawProvisional = false;
+  private cancelReason: string | null = null;
+  /** The 2xx and its ACK, resent for each retransmission of the 2xx (§13.2.2.4). */
+  private ackOf2xx: SipRequest | null = null;
+  /** Set when the leg was given up after its 2xx: hang it up once ACKed. */
+  private hangUpWhenAnswered = false;
+
+  constructor(private readonly o: OutboundLegOptions) {
+    this.label = o.label;
+    const h = new Headers();
+    for (const r of o.route ?? []) h.append('Route', r);
+    h.append('From', `${o.from};tag=${randomToken(16)}`);
+    h.append('To', o.to);
+    h.append('Call-ID', randomToken(24));
+    h.append('CSeq', '1 INVITE');
+    h.append('Contact', o.contact);
+    h.append('Allow', 'INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS');
+    this.invite = new SipRequest('INVITE', o.requestUri, h);
+    if (o.body !== undefined && o.body.bytes.length > 0) setBody(this.invite, o.body.bytes, o.body.type);
+    else setBody(this.invite, Buffer.alloc(0));
+  }
+
+  get target(): SendTarget {
+    return this.o.target;
+  }
+
+  start(): void {
+    this.txn = this.o.transactions.sendRequest(this.invite, this.o.target, {
+      onResponse: (r) => this.onResponse(r),
+      onTimeout: () => this.fail(408),
+      onTransportError: () => this.fail(503),
+    });
+  }
+
+  /**
+   * Stops ringing this leg (another answered, the caller gave up, the dial
+   * timed out). Sends CANCEL now if a provisional response came, else as soon
+   * as one comes; a leg that answers anyway is ACKed and hung up.
+   */
+  cancel(reason?: string): void {
+    if (this.state === 'answered') {
+      this.hangUpWhenAnswered = true;
+      this.bye(reason);
+      return;
+    }
+    if (this.state !== 'calling' && this.state !== 'ringing') return;
+    this.state = 'canceled';
+    this.cancelReason = reason ?? '';
+    if (this.sawProvisional) this.sendCancel();
+  }
+
+  /** Hangs up an answered leg (BYE in its dialog). */
+  bye(reason?: string): void {
+    if (this.dialog === null || this.state === 'ended') return;
+    this.state = 'ended';
+    const extra: Array<[string, string]> = reason !== undefined && reason !== '' ? [['Reason', reason]] : [];
+    const bye = this.dialog.request('BYE', this.o.contact, undefined, extra);
+    const target = this.dialog.target(this.o.transport) ?? this.o.target;
+    this.o.transactions.sendRequest(bye, target, { onResponse: () => {}, onTimeout: () => {}, onTransportError: () => {} });
+  }
+
+  /** ACKs the 2xx (with a body when the caller's offer came late, in its ACK). */
+  ack(body?: { type: string; bytes: Buffer }): void {
+    if (this.dialog === null) return;
+    const ack = this.dialog.ack(1, this.o.contact);
+    if (body !== undefined && body.bytes.length > 0) setBody(ack, body.bytes, body.type);
+    this.ackOf2xx = ack;
+    this.o.transactions.sendAck(ack, this.ackTarget());
+  }
+
+  private ackTarget(): SendTarget {
+    return this.dialog?.target(this.o.transport) ?? this.o.target;
+  }
+
+  private onResponse(r: SipResponse): void {
+    if (r.status < 200) {
+      if (r.status > 100 || !this.sawProvisional) {
+        const first = !this.sawProvisional;
+        this.sawProvisional = true;
+        if (this.state === 'canceled' && first) return this.sendCancel();
+      }
+      if (r.status > 100 && this.state === 'calling') this.state = 'ringing';
+      if (r.status > 100 && (this.state === 'ringing' || this.state === 'calling')) this.o.events.provisional(this, r);
+      return;
+    }
+    if (r.status < 300) {
+      if (this.dialog !== null) {
+        // A retransmitted 2xx (our ACK was lost), or another fork's 2xx downstream: ACK it again.
+        if (tagOf(toOf(r)) === this.dialog.state.remoteTag && this.ackOf2xx !== null) this.o.transactions.sendAck(this.ackOf2xx, this.ackTarget());
+        return;
+      }
+      this.dialog = Dialog.asUac(this.invite, r, 'flowId' in this.o.target ? this.o.target.flowId : null);
+      this.finalStatus = r.status;
+      if (this.state === 'canceled' || this.hangUpWhenAnswered) {
+        // Answered after we gave up on it (a CANCEL crossing the 2xx, §9.1): ACK and hang up.
+        this.state = 'answered';
+        this.ack();
+        this.bye(this.cancelReason ?? undefined);
+        return;
+      }
+      this.state = 'answered';
+      this.o.events.answered(this, r);
+      return;
+    }
+    this.fail(r.status);
+  }
+
+  private fail(status: number): void {
+    if (this.state === 'answered' || this.state === 'ended' || this.state === 'failed') return;
+    const wasCanceled = this.state === 'canceled';
+    this.finalStatus = status;
+    this.state = wasCanceled ? 'canceled' : 'failed';
+    if (!wasCanceled) this.o.events.failed(this, status);
+  }
+
+  private sendCancel(): void {
+    const cancel = createCancel(this.invite, this.cancelReason !== null && this.cancelReason !== '' ? this.cancelReason : undefined);
+    this.o.transactions.sendRequest(cancel, this.o.target, { onResponse: () => {}, onTimeout: () => {}, onTransportError: () => {} });
+  }
+
+  /** The client transaction, while it exists (tests). */
+  get transaction(): ClientTransaction | null {
+    return this.txn;
+  }
+}
