@@ -11,6 +11,7 @@
  * dialog gets 481 (§12.2.2).
  */
 import { randomBytes } from 'node:crypto';
+import { BEARER_CHALLENGE } from '../auth/bearer.js';
 import type { ConfigFile } from '../config/schema.js';
 import type { ConcurrencyGate } from '../gate/gate.js';
 import { holdLease } from '../gate/hold-lease.js';
@@ -21,11 +22,11 @@ import type { PresenceSources } from '../presence/snapshot.js';
 import { tagOf, toOf } from '../sip/fields.js';
 import { newTag } from '../sip/ids.js';
 import type { SipRequest } from '../sip/message.js';
-import { createResponse } from '../sip/response.js';
-import { uriHost } from '../sip/uri.js';
+import { createResponse, heraldWarning } from '../sip/response.js';
 import type { TransactionLayer } from '../transaction/transaction-layer.js';
 import type { ServerTransaction } from '../transaction/types.js';
-import type { Flow, Protocol, Transport } from '../transport/types.js';
+import { heraldContact } from '../transport/contact-target.js';
+import type { Flow, Transport } from '../transport/types.js';
 import { Call } from './call.js';
 import type { CallRecordStore } from './call-records.js';
 import type { CallServices, DialogEntry } from './call-services.js';
@@ -77,7 +78,7 @@ export class CallEngine {
       now: this.now,
       newTag: () => newTag() + newTag(),
       newCallSid: () => `CA${randomBytes(16).toString('hex')}`,
-      contactFor: (protocol) => this.contactFor(protocol),
+      contactFor: (protocol) => heraldContact(o.transport, protocol),
       busyChanged: (accountSid, identity, delta) => this.busyChanged(accountSid, identity, delta),
       callEnded: (call) => this.calls.delete(call.sid),
       sleep: (ms, until) =>
@@ -125,17 +126,12 @@ export class CallEngine {
     return this.calls.size;
   }
 
-  /** Live calls' records (REST `status=in-progress` reads the store; tests read this). */
-  live(): Call[] {
-    return [...this.calls.values()];
-  }
-
   private async startCall(request: SipRequest, txn: ServerTransaction): Promise<void> {
     const verdict = this.identifier.identify(request, txn.flow.remote.address);
     if (!verdict.ok) {
       const res = createResponse(request, verdict.status, undefined);
-      if (verdict.status === 401) res.headers.append('WWW-Authenticate', 'Bearer realm="herald"');
-      res.headers.set('Warning', `399 herald "${verdict.reason.replace(/["\\\r\n]/g, ' ').slice(0, 200)}"`);
+      if (verdict.status === 401) res.headers.append('WWW-Authenticate', BEARER_CHALLENGE);
+      res.headers.set('Warning', heraldWarning(verdict.reason));
       this.o.log.info({ status: verdict.status, reason: verdict.reason, source: txn.flow.remote.address }, 'INVITE refused');
       return txn.respond(res);
     }
@@ -156,11 +152,6 @@ export class CallEngine {
     const call = new Call({ sid, invite: request, txn, identified: verdict.call, lease: lease.lease, services: this.services });
     this.calls.set(sid, call);
     void call.run();
-  }
-
-  private contactFor(protocol: Protocol): string {
-    const sentBy = this.o.transport.viaSentBy(protocol);
-    return `<sip:herald@${uriHost(sentBy.address)}:${sentBy.port};transport=${protocol}>`;
   }
 
   private busyChanged(accountSid: string, identity: string, delta: number): void {

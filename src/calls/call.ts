@@ -21,16 +21,15 @@ import {
   type CallParameters,
   type DialCallStatus,
   type DialVerb,
-  type InstructionsClient,
   type StatusEvent,
   type Verb,
 } from '../instructions/index.js';
 import type { Log } from '../log.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import { setBody } from '../sip/message.js';
-import { createResponse } from '../sip/response.js';
+import { createResponse, heraldWarning } from '../sip/response.js';
 import { cseqOf } from '../sip/fields.js';
-import type { ServerTransaction } from '../transaction/types.js';
+import { IGNORE_OUTCOME, type ServerTransaction } from '../transaction/types.js';
 import type { CallRecord, CallRecordStatus } from './call-records.js';
 import { Dial, type DialOutcome } from './dial.js';
 import { Dialog } from './dialog.js';
@@ -298,7 +297,7 @@ export class Call {
     if (this.ended) return;
     if (!this.answered) {
       const res = createResponse(this.invite, status, undefined, this.aTag);
-      res.headers.set('Warning', `399 herald "${why.replace(/["\\\r\n]/g, ' ').slice(0, 300)}"`);
+      res.headers.set('Warning', heraldWarning(why));
       this.txn.respond(res);
     }
     this.end(reason, recordStatus);
@@ -376,7 +375,7 @@ export class Call {
     if (by !== 'a' && this.aDialog !== null) {
       const bye = this.aDialog.request('BYE', this.s.contactFor(this.txn.flow.protocol));
       const target = this.aDialog.target(this.s.transport);
-      if (target !== null) this.s.transactions.sendRequest(bye, target, { onResponse: () => {}, onTimeout: () => {}, onTransportError: () => {} });
+      if (target !== null) this.s.transactions.sendRequest(bye, target, IGNORE_OUTCOME);
     }
     this.end(reason, status);
   }
@@ -413,18 +412,7 @@ export class Call {
     if (this.application.statusCallback === undefined) return;
     void this.s.instructions.statusCallback(this.application, event, this.params, this.account.authToken, {
       ...(duration !== undefined ? { callDuration: duration } : {}),
-      ...(finalStatus !== undefined ? { finalStatus: finalStatus === 'in-progress' || finalStatus === 'queued' || finalStatus === 'ringing' ? 'completed' : finalStatus } : {}),
+      ...(finalStatus !== undefined ? { finalStatus } : {}),
     });
   }
-
-  /** The record as it stands (tests, REST). */
-  snapshot(): CallRecord {
-    return { ...this.record };
-  }
-
-  get isEnded(): boolean {
-    return this.ended;
-  }
 }
-
-export type { InstructionsClient };

@@ -11,6 +11,7 @@
  * Anything else is asked for credentials (401 with the Bearer challenge).
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { findBearer } from '../auth/bearer.js';
 import { parseAuthorization } from '../auth/digest.js';
 import { verifyAccessToken } from '../auth/verify-token.js';
 import type { AccountConfig, ApplicationConfig, ConfigFile } from '../config/schema.js';
@@ -65,11 +66,8 @@ export class CallerIdentifier {
   }
 
   identify(request: SipRequest, sourceAddress: string): CallerVerdict {
-    const bearer = request.headers
-      .getAll('authorization')
-      .map((v) => parseAuthorization(v))
-      .find((c) => c !== null && c.scheme.toLowerCase() === 'bearer' && c.token68 !== null)?.token68;
-    if (bearer !== undefined && bearer !== null) return this.client(request, bearer);
+    const bearer = findBearer(request.headers.getAll('authorization').map((v) => parseAuthorization(v)));
+    if (bearer !== null) return this.client(request, bearer);
 
     const family = isIPv6(sourceAddress) ? 'ipv6' : 'ipv4';
     const trunk = this.trunks.find((t) => t.sources.check(sourceAddress, family));

@@ -10,7 +10,7 @@
 import { callIdOf, cseqOf, fromOf, tagOf, toOf } from '../sip/fields.js';
 import { Headers } from '../sip/headers.js';
 import { SipRequest, setBody, type SipResponse } from '../sip/message.js';
-import { formatNameAddr, type NameAddr } from '../sip/name-addr.js';
+import { formatNameAddr, nameAddrUri, type NameAddr } from '../sip/name-addr.js';
 import { contactTarget } from '../transport/contact-target.js';
 import type { SendTarget, Transport } from '../transport/types.js';
 
@@ -30,16 +30,6 @@ export interface DialogState {
   remoteCseq: number;
   /** The flow the peer used; requests go back over it while it is open. */
   flowId: string | null;
-}
-
-/** The URI inside a Contact / Record-Route value (`<uri>;params` or bare). */
-export function uriOf(value: string): string {
-  const lt = value.indexOf('<');
-  if (lt >= 0) {
-    const gt = value.indexOf('>', lt);
-    return gt > lt ? value.slice(lt + 1, gt) : value;
-  }
-  return value.split(';')[0]!.trim();
 }
 
 function withoutTag(na: NameAddr): string {
@@ -62,7 +52,7 @@ export class Dialog {
       remoteTag: tagOf(from) ?? '',
       localUri: withoutTag(to),
       remoteUri: withoutTag(from),
-      remoteTarget: contact === undefined ? invite.uri : uriOf(contact),
+      remoteTarget: (contact === undefined ? null : nameAddrUri(contact)) ?? invite.uri,
       routeSet: invite.headers.list('record-route') ?? [],
       localCseq: 0,
       remoteCseq: (cseqOf(invite) as { seq: number }).seq,
@@ -81,7 +71,7 @@ export class Dialog {
       remoteTag: tagOf(to) ?? '',
       localUri: withoutTag(from),
       remoteUri: withoutTag(to),
-      remoteTarget: contact === undefined ? invite.uri : uriOf(contact),
+      remoteTarget: (contact === undefined ? null : nameAddrUri(contact)) ?? invite.uri,
       routeSet: [...(response.headers.list('record-route') ?? [])].reverse(),
       localCseq: (cseqOf(invite) as { seq: number }).seq,
       remoteCseq: 0,
@@ -105,7 +95,7 @@ export class Dialog {
   target(transport: Pick<Transport, 'flow'>): SendTarget | null {
     const s = this.state;
     const first = s.routeSet[0];
-    return contactTarget(transport, s.flowId, first !== undefined ? uriOf(first) : s.remoteTarget);
+    return contactTarget(transport, s.flowId, (first !== undefined ? nameAddrUri(first) : null) ?? s.remoteTarget);
   }
 
   /** Whether a request with this CSeq is in order (§12.2.2); records it when it is. */

@@ -12,7 +12,7 @@ import { SipRequest, setBody, type SipResponse } from '../sip/message.js';
 import { tagOf, toOf } from '../sip/fields.js';
 import { createCancel } from '../transaction/cancel.js';
 import type { TransactionLayer } from '../transaction/transaction-layer.js';
-import type { ClientTransaction } from '../transaction/types.js';
+import { IGNORE_OUTCOME } from '../transaction/types.js';
 import type { SendTarget, Transport } from '../transport/types.js';
 import { Dialog } from './dialog.js';
 
@@ -49,8 +49,6 @@ export class OutboundLeg {
   readonly label: string;
   state: LegState = 'calling';
   dialog: Dialog | null = null;
-  finalStatus: number | null = null;
-  private txn: ClientTransaction | null = null;
   private sawProvisional = false;
   private cancelReason: string | null = null;
   /** The 2xx and its ACK, resent for each retransmission of the 2xx (§13.2.2.4). */
@@ -78,7 +76,7 @@ export class OutboundLeg {
   }
 
   start(): void {
-    this.txn = this.o.transactions.sendRequest(this.invite, this.o.target, {
+    this.o.transactions.sendRequest(this.invite, this.o.target, {
       onResponse: (r) => this.onResponse(r),
       onTimeout: () => this.fail(408),
       onTransportError: () => this.fail(503),
@@ -109,7 +107,7 @@ export class OutboundLeg {
     const extra: Array<[string, string]> = reason !== undefined && reason !== '' ? [['Reason', reason]] : [];
     const bye = this.dialog.request('BYE', this.o.contact, undefined, extra);
     const target = this.dialog.target(this.o.transport) ?? this.o.target;
-    this.o.transactions.sendRequest(bye, target, { onResponse: () => {}, onTimeout: () => {}, onTransportError: () => {} });
+    this.o.transactions.sendRequest(bye, target, IGNORE_OUTCOME);
   }
 
   /** ACKs the 2xx (with a body when the caller's offer came late, in its ACK). */
@@ -143,7 +141,6 @@ export class OutboundLeg {
         return;
       }
       this.dialog = Dialog.asUac(this.invite, r, 'flowId' in this.o.target ? this.o.target.flowId : null);
-      this.finalStatus = r.status;
       if (this.state === 'canceled' || this.hangUpWhenAnswered) {
         // Answered after we gave up on it (a CANCEL crossing the 2xx, §9.1): ACK and hang up.
         this.state = 'answered';
@@ -161,18 +158,12 @@ export class OutboundLeg {
   private fail(status: number): void {
     if (this.state === 'answered' || this.state === 'ended' || this.state === 'failed') return;
     const wasCanceled = this.state === 'canceled';
-    this.finalStatus = status;
     this.state = wasCanceled ? 'canceled' : 'failed';
     if (!wasCanceled) this.o.events.failed(this, status);
   }
 
   private sendCancel(): void {
     const cancel = createCancel(this.invite, this.cancelReason !== null && this.cancelReason !== '' ? this.cancelReason : undefined);
-    this.o.transactions.sendRequest(cancel, this.o.target, { onResponse: () => {}, onTimeout: () => {}, onTransportError: () => {} });
-  }
-
-  /** The client transaction, while it exists (tests). */
-  get transaction(): ClientTransaction | null {
-    return this.txn;
+    this.o.transactions.sendRequest(cancel, this.o.target, IGNORE_OUTCOME);
   }
 }

@@ -14,7 +14,7 @@
  * Concurrent calls on one node-redis client are pipelined by the client, so a
  * busy node sends many acquires per round trip.
  */
-import type { RedisCommander } from '../store/redis-client.js';
+import { keyPart, type RedisCommander } from '../store/redis-client.js';
 import {
   DEFAULT_LEASE_TTL_MS,
   checkAcquireArgs,
@@ -36,10 +36,6 @@ export interface RedisGateOptions {
    * peak rather than sampling it.
    */
   recordHighWater?: boolean;
-}
-
-function enc(s: string): string {
-  return s.replace(/[%:\n]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
 
 function int(x: unknown): number {
@@ -66,12 +62,12 @@ export class RedisConcurrencyGate implements ConcurrencyGate {
 
   /** The sorted set of `account`/`resourceType` (tests and operators inspect it). */
   key(account: string, resourceType: string): string {
-    return `${this.prefix}gate:${enc(account)}:${enc(resourceType)}`;
+    return `${this.prefix}gate:${keyPart(account)}:${keyPart(resourceType)}`;
   }
 
   /** Where `recordHighWater` keeps the peak of `account`/`resourceType`. */
   highWaterKey(account: string, resourceType: string): string {
-    return `${this.prefix}gate-high:${enc(account)}:${enc(resourceType)}`;
+    return `${this.prefix}gate-high:${keyPart(account)}:${keyPart(resourceType)}`;
   }
 
   async acquire(account: string, resourceType: string, sessionId: string, limit: number, ttlMs = this.defaultTtlMs): Promise<AcquireResult> {

@@ -30,6 +30,7 @@ import type { ConcurrencyGate } from '../gate/gate.js';
 import type { Log } from '../log.js';
 import { apiGate, restResourceOf, type GateSettings } from './api-gate.js';
 import type { CallRecordStore } from '../calls/call-records.js';
+import { readPresence, type PresenceSnapshot } from '../presence/snapshot.js';
 import { callsApi } from './calls-api.js';
 import { basicAuth, principalOf } from './basic-auth.js';
 import { ApiError, badRequest, errorBody } from './errors.js';
@@ -135,24 +136,18 @@ function deviceOf(b: Binding): DeviceView {
 }
 
 /**
- * `lastChange` is when the effective status last changed as the presence
- * tracker saw it (registrations, statuses, calls: src/presence/tracker.ts),
- * or, before it saw any change, when the explicit status was set.
+ * The REST view of a client's presence. `lastChange` is when the effective
+ * status last changed as the presence tracker saw it (registrations,
+ * statuses, calls: src/presence/tracker.ts), or, before it saw any change,
+ * when the explicit status was set.
  */
-export function presenceOf(
-  identity: string,
-  bindings: readonly Binding[],
-  record: PresenceRecord | null = null,
-  now: number = Date.now(),
-  activeCalls = 0,
-  seen: SeenStatus | null = null,
-): PresenceView {
-  const changedAt = seen?.at ?? explicitAt(record, now).changedAt;
+export function presenceOf(p: PresenceSnapshot, seen: SeenStatus | null = null): PresenceView {
+  const changedAt = seen?.at ?? explicitAt(p.record, p.at).changedAt;
   return {
-    identity,
-    status: effectiveStatus(record, bindings, activeCalls, now),
-    devices: bindings.map(deviceOf),
-    activeCalls,
+    identity: p.identity,
+    status: p.status,
+    devices: p.bindings.map(deviceOf),
+    activeCalls: p.activeCalls,
     ...(changedAt !== null ? { lastChange: new Date(changedAt).toISOString() } : {}),
   };
 }
@@ -198,13 +193,8 @@ export const restApi: FastifyPluginAsync<RestApiDeps> = async (app, deps) => {
     const { account } = principalOf(req);
     const identity = req.params.identity;
     checkIdentity(identity);
-    const now = deps.now();
-    const [bindings, record, seen] = await Promise.all([
-      deps.bindings.list(account.sid, identity, now),
-      deps.presence.get(account.sid, identity),
-      deps.presence.getSeen(account.sid, identity),
-    ]);
-    return presenceOf(identity, bindings, record, now, deps.activeCalls?.(account.sid, identity) ?? 0, seen);
+    const [snapshot, seen] = await Promise.all([readPresence(deps, account.sid, identity, deps.now()), deps.presence.getSeen(account.sid, identity)]);
+    return presenceOf(snapshot, seen);
   });
 
   app.put<{ Params: { identity: string } }>('/Clients/:identity/Presence', async (req) => {
@@ -223,7 +213,7 @@ export const restApi: FastifyPluginAsync<RestApiDeps> = async (app, deps) => {
       expiresAt: null,
     };
     await deps.presence.put(account.sid, identity, record);
-    return presenceOf(identity, await deps.bindings.list(account.sid, identity, now), record, now, deps.activeCalls?.(account.sid, identity) ?? 0);
+    return presenceOf(await readPresence(deps, account.sid, identity, now));
   });
 
   app.get<{ Querystring: { status?: unknown } }>('/Clients', async (req) => {

@@ -27,13 +27,13 @@ import type { Log } from '../log.js';
 import { callIdOf, cseqOf, fromOf, tagOf, toOf } from '../sip/fields.js';
 import { randomToken } from '../sip/ids.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
-import { formatNameAddr } from '../sip/name-addr.js';
+import { formatNameAddr, nameAddrUri } from '../sip/name-addr.js';
 import { createResponse } from '../sip/response.js';
-import { decodeUser, formatUri, parseUri, uriHost } from '../sip/uri.js';
+import { decodeUser, formatUri, parseUri } from '../sip/uri.js';
 import type { Subscription, SubscriptionStore } from '../store/subscription-store.js';
 import type { TransactionLayer } from '../transaction/transaction-layer.js';
 import type { ServerTransaction } from '../transaction/types.js';
-import { contactTarget } from '../transport/contact-target.js';
+import { contactTarget, heraldContact } from '../transport/contact-target.js';
 import type { Protocol, Transport } from '../transport/types.js';
 import type { PresenceChange, PresenceChanges } from './changes.js';
 import { PIDF_CONTENT_TYPE, pidfDocument } from './pidf.js';
@@ -94,11 +94,6 @@ export class PresenceSubscriptions {
       txn.respond(createResponse(request, 500));
     });
   };
-
-  /** Subscriptions this node holds NOTIFY state for. */
-  localCount(): number {
-    return this.local.size;
-  }
 
   /** Ends this node's expired subscriptions, each with a final NOTIFY (RFC 6665 §4.2.2). */
   async sweep(): Promise<number> {
@@ -179,7 +174,7 @@ export class PresenceSubscriptions {
     const to = toOf(request);
     const fromTag = tagOf(from);
     const contact = request.headers.get('contact');
-    const contactNa = contact === undefined ? null : parseContact(contact);
+    const contactNa = contact === undefined ? null : nameAddrUri(contact);
     if (presentity === null || presentity === '' || from === null || to === null || fromTag === null) {
       return txn.respond(createResponse(request, 400, 'Bad Request (SUBSCRIBE needs From with a tag, To and a presentity)'));
     }
@@ -229,7 +224,7 @@ export class PresenceSubscriptions {
     sub.localTag = sub.id;
     if (granted > 0) await this.o.store.put(sub);
     txn.respond(this.accepted(request, sub, granted));
-    this.local.set(sub.id, { cseq: 0, inFlight: false, dirty: false, lastBody: null });
+    this.local.set(sub.id, freshState(0));
     if (granted === 0) {
       // A fetch (RFC 6665 §4.4.3): one NOTIFY with the state, and the subscription is over.
       void this.sendFinal(sub, 'timeout');
@@ -249,7 +244,7 @@ export class PresenceSubscriptions {
     if (cseq <= sub.remoteCseq) return txn.respond(createResponse(request, 500, 'Server Internal Error (CSeq out of order)'));
     sub.remoteCseq = cseq;
     const contact = request.headers.get('contact');
-    const target = contact === undefined ? null : parseContact(contact);
+    const target = contact === undefined ? null : nameAddrUri(contact);
     if (target !== null) sub.remoteTarget = target; // §12.2.2: a target refresh
     const state = this.takeOver(sub, txn.flow.id, txn.flow.protocol);
     if (asked === 0) {
@@ -275,14 +270,10 @@ export class PresenceSubscriptions {
     this.notify(sub, true);
   }
 
-  /** The local NOTIFY state of a subscription, created when this node takes it over from another one (cluster failover). */
+  /** A request of the subscription reached this node: it sends the NOTIFYs from now on (cluster failover). */
   private takeOver(sub: Subscription, flowId: string, protocol: Protocol): LocalState {
-    let state = this.local.get(sub.id);
-    if (state === undefined || sub.node !== this.o.nodeId) {
-      // The other node may have sent NOTIFYs it never stored: leap ahead so our CSeqs stay increasing (§12.2.1.1).
-      state = { cseq: sub.localCseq + (sub.node === this.o.nodeId ? 0 : 10_000), inFlight: false, dirty: false, lastBody: null };
-      this.local.set(sub.id, state);
-    }
+    if (sub.node !== this.o.nodeId) this.local.delete(sub.id);
+    const state = this.stateOf(sub);
     sub.node = this.o.nodeId;
     sub.flowId = flowId;
     sub.transport = protocol;
@@ -290,25 +281,22 @@ export class PresenceSubscriptions {
   }
 
   private accepted(request: SipRequest, sub: Subscription, granted: number): SipResponse {
-    const res = createResponse(request, 200);
-    // createResponse copies To; the dialog needs our tag on it (§12.1.1).
-    const to = request.headers.get('to') as string;
-    if (!/;\s*tag=/i.test(to)) res.headers.set('To', `${to};tag=${sub.localTag}`);
+    // Our tag on the To makes the dialog (§12.1.1); an in-dialog request already carries it.
+    const res = createResponse(request, 200, undefined, sub.localTag);
     res.headers.set('Contact', this.contact(sub));
     res.headers.set('Expires', String(granted));
     return res;
   }
 
   private contact(sub: Subscription): string {
-    const sentBy = this.o.transport.viaSentBy(sub.transport);
-    return `<sip:herald@${uriHost(sentBy.address)}:${sentBy.port};transport=${sub.transport}>`;
+    return heraldContact(this.o.transport, sub.transport);
   }
 
   /** The URI a NOTIFY goes to when the subscriber's connection is gone: the first route, else the remote target. */
   private firstHop(sub: Subscription): string {
     const route = sub.routeSet[0];
     if (route === undefined) return sub.remoteTarget;
-    return parseContact(route) ?? sub.remoteTarget;
+    return nameAddrUri(route) ?? sub.remoteTarget;
   }
 
   /**
@@ -317,12 +305,7 @@ export class PresenceSubscriptions {
    * NOTIFY in flight is answered.
    */
   private notify(sub: Subscription, force: boolean): void {
-    let state = this.local.get(sub.id);
-    if (state === undefined) {
-      // Owned by this node but unknown here (restart): start after the stored CSeq.
-      state = { cseq: sub.localCseq + 10_000, inFlight: false, dirty: false, lastBody: null };
-      this.local.set(sub.id, state);
-    }
+    const state = this.stateOf(sub);
     if (force) state.lastBody = null;
     if (state.inFlight) {
       state.dirty = true;
@@ -360,7 +343,7 @@ export class PresenceSubscriptions {
 
   /** The last NOTIFY of a subscription (expired, unsubscribed, fetched): nothing is sent after it. */
   private async sendFinal(sub: Subscription, reason: 'timeout' | 'noresource'): Promise<void> {
-    const state = this.local.get(sub.id) ?? { cseq: sub.localCseq + 10_000, inFlight: false, dirty: false, lastBody: null };
+    const state = this.stateOf(sub);
     this.local.delete(sub.id);
     if (this.closed) return;
     const presence = await readPresence(this.o.sources, sub.accountSid, sub.presentity, this.now());
@@ -400,6 +383,21 @@ export class PresenceSubscriptions {
     });
   }
 
+  /**
+   * This node's NOTIFY state of a subscription. Made when missing (this node
+   * restarted, or took the subscription over): the NOTIFYs sent before were
+   * not all recorded in the store, so the CSeq leaps past them to stay
+   * increasing (§12.2.1.1).
+   */
+  private stateOf(sub: Subscription): LocalState {
+    let state = this.local.get(sub.id);
+    if (state === undefined) {
+      state = freshState(sub.localCseq + 10_000);
+      this.local.set(sub.id, state);
+    }
+    return state;
+  }
+
   private async end(id: string): Promise<void> {
     this.local.delete(id);
     try {
@@ -410,16 +408,8 @@ export class PresenceSubscriptions {
   }
 }
 
-/** The URI of a Contact/Route value (name-addr or addr-spec), or null. */
-function parseContact(value: string): string | null {
-  const first = value.trim();
-  const lt = first.indexOf('<');
-  if (lt >= 0) {
-    const gt = first.indexOf('>', lt);
-    return gt > lt ? first.slice(lt + 1, gt) : null;
-  }
-  const uri = first.split(';')[0]!.trim();
-  return parseUri(uri).ok ? uri : null;
+function freshState(cseq: number): LocalState {
+  return { cseq, inFlight: false, dirty: false, lastBody: null };
 }
 
 function eventIdOf(request: SipRequest): string | null {

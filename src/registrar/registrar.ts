@@ -18,6 +18,7 @@ import type { ServerTransaction } from '../transaction/types.js';
 import { createHmac } from 'node:crypto';
 import { AuthThrottle, DigestAuthenticator, parseAuthorization, sameResource, type SharedNonceCounter } from '../auth/digest.js';
 import { verifyAccessToken } from '../auth/verify-token.js';
+import { BEARER_CHALLENGE, BEARER_REALM, findBearer } from '../auth/bearer.js';
 
 export interface RegistrarOptions {
   accounts: readonly AccountConfig[];
@@ -63,7 +64,7 @@ interface DigestDomain {
   passwords: Map<string, string>;
 }
 
-export const BEARER_REALM = 'herald';
+export { BEARER_REALM };
 
 interface ContactRequest {
   key: string;
@@ -216,9 +217,9 @@ export class Registrar {
     local?: Address,
   ): Promise<{ ok: true; who: Authorized } | { ok: false; response: SipResponse }> {
     const credentials = request.headers.getAll('authorization').map((v) => parseAuthorization(v));
-    const bearer = credentials.find((c) => c !== null && c.scheme.toLowerCase() === 'bearer' && c.token68 !== null)?.token68 ?? undefined;
+    const bearer = findBearer(credentials);
     const domain = this.digestDomains.get(host);
-    if (bearer !== undefined) return this.authorizeBearer(request, identity, bearer);
+    if (bearer !== null) return this.authorizeBearer(request, identity, bearer);
     if (domain === undefined) return { ok: false, response: this.challenge(request, null, false) };
 
     const ipKey = `ip:${source}`;
@@ -288,7 +289,7 @@ export class Registrar {
       return res;
     }
     for (const c of challenges) res.headers.append('WWW-Authenticate', c);
-    res.headers.append('WWW-Authenticate', `Bearer realm="${BEARER_REALM}"`);
+    res.headers.append('WWW-Authenticate', BEARER_CHALLENGE);
     return res;
   }
 

@@ -75,3 +75,12 @@ export function formatNameAddr(na: NameAddr): string {
   const dn = na.displayName === null ? '' : quote(na.displayName) + ' ';
   return `${dn}<${formatUri(na.uri)}>${formatParams(na.params)}`;
 }
+
+/**
+ * The URI of a Contact, Route or Record-Route value (name-addr or
+ * addr-spec), as written; null when the value does not parse.
+ */
+export function nameAddrUri(value: string): string | null {
+  const na = parseNameAddr(value);
+  return na.ok ? formatUri(na.value.uri) : null;
+}

@@ -85,3 +85,11 @@ export function createResponse(
   h.append('Content-Length', '0');
   return new SipResponse(status, reason, h);
 }
+
+/**
+ * A Warning header value (RFC 3261 §20.43) from Herald: code 399
+ * (miscellaneous), agent `herald`, the text made safe for a quoted-string.
+ */
+export function heraldWarning(text: string): string {
+  return `399 herald "${text.replace(/["\\\r\n]/g, ' ').slice(0, 300)}"`;
+}

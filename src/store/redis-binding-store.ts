@@ -25,7 +25,7 @@
  * they carry a grace period (see `graceMs`).
  */
 import type { Binding, BindingStore } from './binding-store.js';
-import { LuaScript, type RedisCommander } from './redis-client.js';
+import { LUA_EXPIRING_KEYS, LuaScript, keyPart, type RedisCommander } from './redis-client.js';
 
 export interface RedisBindingStoreOptions {
   /** Prefix of every key the store writes. Default `herald:`. */
@@ -42,21 +42,9 @@ export interface RedisBindingStoreOptions {
   sweepBatch?: number;
 }
 
-/**
- * Helpers every script starts with. ARGV[1] = prefix, ARGV[2] = grace (ms);
- * the script's own arguments follow from ARGV[3].
- */
-const LIB = String.raw`
-local P = ARGV[1]
-local GRACE = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+/** Helpers every script starts with (the shared prelude, then the binding keys). */
+const LIB = LUA_EXPIRING_KEYS + String.raw`
 local EXP = P .. 'bexp'
-
--- Same encoding as enc() in TypeScript: % : and newline as %XX.
-local function enc(s)
-  return (string.gsub(s, '[%%:\n]', function(c) return string.format('%%%02X', string.byte(c)) end))
-end
 local function aorId(account, identity) return enc(account) .. ':' .. enc(identity) end
 local function hashKey(aid) return P .. 'b:' .. aid end
 local function idsKey(account) return P .. 'bid:' .. enc(account) end
@@ -66,18 +54,6 @@ local function split(member)
   return string.sub(member, 1, i - 1), string.sub(member, i + 1)
 end
 
--- A key lives until GRACE after 'at', and at least GRACE from now (Redis's clock),
--- so a binding written with a caller's clock a little behind is not dropped at once.
-local function expireAfter(key, at)
-  local deadline = math.ceil(math.max(at, NOW) + GRACE)
-  redis.call('PEXPIREAT', key, string.format('%.0f', deadline))
-end
--- A sorted set indexed by expiry lives until GRACE after its highest score
--- (an empty one no longer exists: Redis deletes empty sets).
-local function expireZset(key)
-  local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-  if top[2] then expireAfter(key, tonumber(top[2])) end
-end
 -- After an AOR's bindings changed: its hash expires after its latest binding,
 -- and the account's identity index carries that latest expiry (or drops the identity).
 local function refreshAor(account, identity)
@@ -215,10 +191,6 @@ return { #due, out }
 `,
 );
 
-/** Percent-encodes the key separator (and `%`, newline) in one key component; mirrors enc() in LIB. */
-function enc(s: string): string {
-  return s.replace(/[%:\n]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
-}
 
 export class RedisBindingStore implements BindingStore {
   readonly prefix: string;
@@ -282,7 +254,7 @@ export class RedisBindingStore implements BindingStore {
 
   async identities(accountSid: string, now: number): Promise<string[]> {
     // Scores are each identity's latest expiry: "(now" keeps those with a binding still valid at now.
-    const reply = await this.client.sendCommand(['ZRANGEBYSCORE', `${this.prefix}bid:${enc(accountSid)}`, `(${now}`, '+inf']);
+    const reply = await this.client.sendCommand(['ZRANGEBYSCORE', `${this.prefix}bid:${keyPart(accountSid)}`, `(${now}`, '+inf']);
     return strings(reply, 'ZRANGEBYSCORE');
   }
 
@@ -292,7 +264,7 @@ export class RedisBindingStore implements BindingStore {
   }
 
   private hashKey(accountSid: string, identity: string): string {
-    return `${this.prefix}b:${enc(accountSid)}:${enc(identity)}`;
+    return `${this.prefix}b:${keyPart(accountSid)}:${keyPart(identity)}`;
   }
 
   private run(script: LuaScript, args: string[]): Promise<unknown> {

@@ -64,6 +64,36 @@ export function keyPart(s: string): string {
   return s.replace(/[%:\n]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
 
+/**
+ * The start of every store script whose keys expire a grace period after
+ * what they hold. ARGV[1] = key prefix, ARGV[2] = grace (ms); the script's
+ * own arguments follow from ARGV[3]. Defines P, GRACE, NOW (Redis's clock,
+ * ms), enc() (= keyPart), expireAfter(key, at) and expireZset(key).
+ */
+export const LUA_EXPIRING_KEYS = String.raw`
+local P = ARGV[1]
+local GRACE = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+-- Same encoding as keyPart() in TypeScript: % : and newline as %XX.
+local function enc(s)
+  return (string.gsub(s, '[%%:\n]', function(c) return string.format('%%%02X', string.byte(c)) end))
+end
+-- A key lives until GRACE after 'at', and at least GRACE from now (Redis's clock),
+-- so a record written with a caller's clock a little behind is not dropped at once.
+local function expireAfter(key, at)
+  local deadline = math.ceil(math.max(at, NOW) + GRACE)
+  redis.call('PEXPIREAT', key, string.format('%.0f', deadline))
+end
+-- A sorted set indexed by expiry lives until GRACE after its highest score
+-- (an empty one no longer exists: Redis deletes empty sets).
+local function expireZset(key)
+  local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if top[2] then expireAfter(key, tonumber(top[2])) end
+end
+`;
+
 /** The URL without its password, for messages. */
 function redactUrl(url: string): string {
   try {

@@ -15,7 +15,7 @@
  * nothing behind.
  */
 import type { Subscription, SubscriptionStore } from './subscription-store.js';
-import { LuaScript, keyPart, type RedisCommander } from './redis-client.js';
+import { LUA_EXPIRING_KEYS, LuaScript, keyPart, type RedisCommander } from './redis-client.js';
 
 export interface RedisSubscriptionStoreOptions {
   prefix?: string;
@@ -23,29 +23,15 @@ export interface RedisSubscriptionStoreOptions {
   graceMs?: number;
 }
 
-// ARGV[1] prefix, ARGV[2] grace ms; then the script's own.
-const LIB = String.raw`
-local P = ARGV[1]
-local GRACE = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local function keyPart(s)
-  return (string.gsub(s, '[%%:\n]', function(c) return string.format('%%%02X', string.byte(c)) end))
-end
+// The shared prelude (ARGV[1] prefix, ARGV[2] grace ms), then the subscription keys.
+const LIB = LUA_EXPIRING_KEYS + String.raw`
 local function indexes(s)
   return {
-    P .. 'sw:' .. keyPart(s.accountSid) .. ':' .. keyPart(s.presentity),
-    P .. 'sn:' .. keyPart(s.node),
-    P .. 'sf:' .. keyPart(s.node) .. ':' .. keyPart(s.flowId),
+    P .. 'sw:' .. enc(s.accountSid) .. ':' .. enc(s.presentity),
+    P .. 'sn:' .. enc(s.node),
+    P .. 'sf:' .. enc(s.node) .. ':' .. enc(s.flowId),
     P .. 'sall',
   }
-end
-local function expireAfter(key, at)
-  redis.call('PEXPIREAT', key, string.format('%.0f', math.ceil(math.max(at, NOW) + GRACE)))
-end
-local function expireZset(key)
-  local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-  if top[2] then expireAfter(key, tonumber(top[2])) end
 end
 local function drop(id)
   local key = P .. 's:' .. id
@@ -83,7 +69,7 @@ return 0
 // Returns how many ids it took (entries whose record already lapsed count too, so the caller
 // knows whether to go on), then the JSON of each subscription removed.
 const SWEEP = new LuaScript(`${LIB}
-local sn = P .. 'sn:' .. keyPart(ARGV[3])
+local sn = P .. 'sn:' .. enc(ARGV[3])
 local ids = redis.call('ZRANGEBYSCORE', sn, '-inf', ARGV[4], 'LIMIT', 0, 500)
 local out = { tostring(#ids) }
 for _, id in ipairs(ids) do

@@ -60,6 +60,9 @@ export interface ClientTransactionUser {
   onTransportError(error: Error): void;
 }
 
+/** For requests whose outcome changes nothing (a BYE after the call ended, a CANCEL): responses are dropped. */
+export const IGNORE_OUTCOME: ClientTransactionUser = { onResponse() {}, onTimeout() {}, onTransportError() {} };
+
 export interface ClientTransaction {
   readonly id: string;
   readonly request: SipRequest;

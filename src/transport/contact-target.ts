@@ -6,7 +6,7 @@
  * given, the transport from `transport=`, port 5060 / 5061 for sips).
  * Null when neither works.
  */
-import { parseUri, socketHost } from '../sip/uri.js';
+import { parseUri, socketHost, uriHost } from '../sip/uri.js';
 import type { Protocol, SendTarget, Transport } from './types.js';
 
 const BY_PARAM: Readonly<Record<string, Protocol>> = { udp: 'udp', tcp: 'tcp', tls: 'tls', ws: 'ws', wss: 'wss' };
@@ -24,4 +24,13 @@ export function contactTarget(transport: Pick<Transport, 'flow'>, flowId: string
   // A WebSocket client cannot be connected to: only its own connection reaches it.
   if (protocol === 'ws' || protocol === 'wss') return null;
   return { protocol, address: socketHost(u.host), port: u.port ?? (protocol === 'tls' ? 5061 : 5060) };
+}
+
+/**
+ * Herald's Contact for a dialog or subscription over `protocol`: its own
+ * listener address, so that requests inside the dialog come back to it.
+ */
+export function heraldContact(transport: Pick<Transport, 'viaSentBy'>, protocol: Protocol): string {
+  const sentBy = transport.viaSentBy(protocol);
+  return `<sip:herald@${uriHost(sentBy.address)}:${sentBy.port};transport=${protocol}>`;
 }

@@ -11,16 +11,11 @@ import type { AddressInfo } from 'node:net';
 import twilio from 'twilio';
 import type { Inviter as InviterType } from 'sip.js';
 import { mintAccessToken } from '../../src/auth/access-token.js';
+import { ACCOUNT, APP, AS_ACCOUNT, AUTH_TOKEN, accountYaml, callsInUseBecomes as inUseBecomes, KEY, SECRET } from '../helpers/test-account.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
 import { run } from '../helpers/run.js';
 import { registerPhone, startPhone, type Phone } from '../helpers/sipjs-phone.js';
 
-const ACCOUNT = 'AC0123456789abcdef0123456789abcdef';
-const AUTH_TOKEN = '0123456789abcdef0123456789abcdef';
-const KEY = 'SK0123456789abcdef0123456789abcdef';
-const SECRET = 'a-long-api-key-secret';
-const APP = 'AP0123456789abcdef0123456789abcdef';
-const AS_ACCOUNT = `Basic ${Buffer.from(`${ACCOUNT}:${AUTH_TOKEN}`).toString('base64')}`;
 const token = (identity: string, outgoing = false) =>
   mintAccessToken({ accountSid: ACCOUNT, apiKeySid: KEY, apiKeySecret: SECRET, identity, incoming: true, ttl: 3600, ...(outgoing ? { outgoingApplicationSid: APP } : {}) });
 
@@ -60,22 +55,7 @@ describe('calls: trunk or client → webhook → TwiML → presence-aware fork',
     });
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
-    const config = writeConfig(`
-accounts:
-  - sid: ${ACCOUNT}
-    authToken: ${AUTH_TOKEN}
-    apiKeys: [{ sid: ${KEY}, secret: ${SECRET} }]
-    limits: { calls: 3, api: 20, devicesPerClient: 10 }
-    applications:
-      - sid: ${APP}
-        voiceUrl: ${base}/voice
-        voiceFallbackUrl: ${base}/fallback
-        statusCallback: ${base}/status
-    numbers:
-      - { number: "+15550001111", application: ${APP} }
-trunks:
-  - { name: test-trunk, account: ${ACCOUNT}, from: ["127.0.0.1/32"] }
-`);
+    const config = writeConfig(accountYaml({ voiceUrl: `${base}/voice`, voiceFallbackUrl: `${base}/fallback`, statusCallback: `${base}/status`, calls: 3 }));
     herald = await startHerald({ config });
     const ws = `ws://127.0.0.1:${herald.listeners.ws!.port}`;
     for (const [identity, port, instance] of [
@@ -93,18 +73,7 @@ trunks:
     await new Promise((r) => app?.close(r));
   });
 
-  const usage = async () =>
-    (await (await fetch(`http://127.0.0.1:${herald.listeners.http!.port}/v1/Accounts/${ACCOUNT}/Usage`, { headers: { authorization: AS_ACCOUNT } })).json()) as { calls: { inUse: number; limit: number } };
-
-  async function callsInUseBecomes(n: number): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const u = await usage();
-      if (u.calls.inUse === n) return;
-      if (Date.now() > deadline) throw new Error(`calls in use stayed ${u.calls.inUse}, expected ${n}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const callsInUseBecomes = (n: number) => inUseBecomes(herald, n);
 
   const dialClient = (identity: string, attrs: Record<string, string | number> = {}) => () => {
     const r = new twilio.twiml.VoiceResponse();

@@ -11,16 +11,11 @@ import type { AddressInfo } from 'node:net';
 import { mintAccessToken } from '../../src/auth/access-token.js';
 import { parseMessage } from '../../src/sip/parser.js';
 import type { SipResponse } from '../../src/sip/message.js';
+import { accountYaml, callsInUseBecomes, KEY, SECRET, ACCOUNT } from '../helpers/test-account.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
 import { UdpPeer } from '../helpers/sip-socket.js';
 import { registerPhone, sdp, startPhone, type Phone } from '../helpers/sipjs-phone.js';
 
-const ACCOUNT = 'AC0123456789abcdef0123456789abcdef';
-const AUTH_TOKEN = '0123456789abcdef0123456789abcdef';
-const KEY = 'SK0123456789abcdef0123456789abcdef';
-const SECRET = 'a-long-api-key-secret';
-const APP = 'AP0123456789abcdef0123456789abcdef';
-const AS_ACCOUNT = `Basic ${Buffer.from(`${ACCOUNT}:${AUTH_TOKEN}`).toString('base64')}`;
 
 describe('gate exactness through call races (double BYE, BYE crossing BYE, CANCEL crossing 200)', function () {
   this.timeout(60_000);
@@ -36,19 +31,7 @@ describe('gate exactness through call races (double BYE, BYE crossing BYE, CANCE
       res.end('<Response><Dial timeout="10"><Client>alice</Client></Dial></Response>');
     });
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-    const config = writeConfig(`
-accounts:
-  - sid: ${ACCOUNT}
-    authToken: ${AUTH_TOKEN}
-    apiKeys: [{ sid: ${KEY}, secret: ${SECRET} }]
-    limits: { calls: 1, api: 20, devicesPerClient: 10 }
-    applications:
-      - { sid: ${APP}, voiceUrl: "http://127.0.0.1:${(app.address() as AddressInfo).port}/voice" }
-    numbers:
-      - { number: "+15550001111", application: ${APP} }
-trunks:
-  - { name: test-trunk, account: ${ACCOUNT}, from: ["127.0.0.1/32"] }
-`);
+    const config = writeConfig(accountYaml({ voiceUrl: `http://127.0.0.1:${(app.address() as AddressInfo).port}/voice`, calls: 1 }));
     herald = await startHerald({ config });
     alice = await startPhone({ identity: 'alice', wsUrl: `ws://127.0.0.1:${herald.listeners.ws!.port}`, sdpPort: 21000 });
     expect(await registerPhone(alice, mintAccessToken({ accountSid: ACCOUNT, apiKeySid: KEY, apiKeySecret: SECRET, identity: 'alice', incoming: true, ttl: 3600 }))).to.equal(200);
@@ -61,16 +44,7 @@ trunks:
     await new Promise((r) => app?.close(r));
   });
 
-  const inUse = async () =>
-    ((await (await fetch(`http://127.0.0.1:${herald.listeners.http!.port}/v1/Accounts/${ACCOUNT}/Usage`, { headers: { authorization: AS_ACCOUNT } })).json()) as { calls: { inUse: number } }).calls.inUse;
-
-  async function inUseBecomes(v: number): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while ((await inUse()) !== v) {
-      if (Date.now() > deadline) throw new Error(`calls in use stayed ${await inUse()}, expected ${v}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const inUseBecomes = (n: number) => callsInUseBecomes(herald, n);
 
   /** A raw trunk call's dialog, as the caller sees it. */
   class RawCall {

@@ -9,14 +9,11 @@ import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseMessage } from '../../src/sip/parser.js';
+import { accountYaml, callsInUseBecomes as inUseBecomes } from '../helpers/test-account.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { UdpPeer } from '../helpers/sip-socket.js';
 
-const ACCOUNT = 'AC0123456789abcdef0123456789abcdef';
-const AUTH_TOKEN = '0123456789abcdef0123456789abcdef';
-const APP = 'AP0123456789abcdef0123456789abcdef';
-const AS_ACCOUNT = `Basic ${Buffer.from(`${ACCOUNT}:${AUTH_TOKEN}`).toString('base64')}`;
 const LEASE_TTL_MS = 2000;
 
 describe('gate: kill -9 of a node holding 10 calls', function () {
@@ -34,20 +31,9 @@ describe('gate: kill -9 of a node holding 10 calls', function () {
       res.end('<Response><Pause length="120"/></Response>');
     });
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-    const config = writeConfig(`
-accounts:
-  - sid: ${ACCOUNT}
-    authToken: ${AUTH_TOKEN}
-    limits: { calls: 10, api: 20, devicesPerClient: 10 }
-    applications:
-      - { sid: ${APP}, voiceUrl: "http://127.0.0.1:${(app.address() as AddressInfo).port}/voice" }
-    numbers:
-      - { number: "+15550001111", application: ${APP} }
-trunks:
-  - { name: test-trunk, account: ${ACCOUNT}, from: ["127.0.0.1/32"] }
-gate: { leaseTtlMs: ${LEASE_TTL_MS}, apiQueueMs: 0 }
-drainTimeout: 1
-`);
+    const config = writeConfig(
+      accountYaml({ voiceUrl: `http://127.0.0.1:${(app.address() as AddressInfo).port}/voice`, calls: 10, extra: `gate: { leaseTtlMs: ${LEASE_TTL_MS}, apiQueueMs: 0 }\ndrainTimeout: 1` }),
+    );
     redis = await startRedis();
     [a, b] = await Promise.all([
       startHerald({ config, env: { HERALD_REDIS_URL: redis.url, HERALD_NODE_ID: 'node-a' } }),
@@ -62,17 +48,6 @@ drainTimeout: 1
     await new Promise((r) => app?.close(r));
   });
 
-  const inUse = async (node: HeraldProcess) =>
-    ((await (await fetch(`http://127.0.0.1:${node.listeners.http!.port}/v1/Accounts/${ACCOUNT}/Usage`, { headers: { authorization: AS_ACCOUNT } })).json()) as { calls: { inUse: number } }).calls.inUse;
-
-  async function inUseBecomes(node: HeraldProcess, v: number, ms: number): Promise<number> {
-    const start = Date.now();
-    while ((await inUse(node)) !== v) {
-      if (Date.now() - start > ms) throw new Error(`calls in use stayed ${await inUse(node)}, expected ${v}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return Date.now() - start;
-  }
 
   function invite(port: number): string {
     const id = `${process.pid}-${++n}`;

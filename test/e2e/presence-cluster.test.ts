@@ -11,16 +11,12 @@ import type { AddressInfo } from 'node:net';
 import twilio from 'twilio';
 import { WebSocket } from 'ws';
 import { mintAccessToken } from '../../src/auth/access-token.js';
+import { ACCOUNT, AS_ACCOUNT, AUTH_TOKEN, accountYaml, KEY, SECRET } from '../helpers/test-account.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { request, UdpPeer } from '../helpers/sip-socket.js';
 import { statusOf, UdpSubscriber } from '../helpers/sip-subscriber.js';
 
-const ACCOUNT = 'AC0123456789abcdef0123456789abcdef';
-const AUTH_TOKEN = '0123456789abcdef0123456789abcdef';
-const KEY = 'SK0123456789abcdef0123456789abcdef';
-const SECRET = 'a-long-api-key-secret';
-const AS_ACCOUNT = `Basic ${Buffer.from(`${ACCOUNT}:${AUTH_TOKEN}`).toString('base64')}`;
 const token = (identity: string) => mintAccessToken({ accountSid: ACCOUNT, apiKeySid: KEY, apiKeySecret: SECRET, identity, incoming: true, ttl: 3600 });
 
 interface Callback {
@@ -51,13 +47,7 @@ describe('presence in a cluster: NOTIFY across nodes, presenceCallback once per 
     });
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
     callbackUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}/presence`;
-    const config = writeConfig(`
-accounts:
-  - sid: ${ACCOUNT}
-    authToken: ${AUTH_TOKEN}
-    apiKeys: [{ sid: ${KEY}, secret: ${SECRET} }]
-    presenceCallback: ${callbackUrl}
-`);
+    const config = writeConfig(accountYaml({ presenceCallback: callbackUrl }));
     redis = await startRedis();
     [a, b] = await Promise.all([
       startHerald({ config, env: { HERALD_REDIS_URL: redis.url, HERALD_NODE_ID: 'node-a' } }),

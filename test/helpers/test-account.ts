@@ -1,0 +1,61 @@
+/**
+ * The account the call and cluster tests configure (not the default
+ * config's demo account): its identifiers, a config file with one
+ * application, a number and a trunk from 127.0.0.1, and polling of its
+ * calls in use through the REST Usage endpoint.
+ */
+import type { HeraldProcess } from './herald-process.js';
+
+export const ACCOUNT = 'AC0123456789abcdef0123456789abcdef';
+export const AUTH_TOKEN = '0123456789abcdef0123456789abcdef';
+export const KEY = 'SK0123456789abcdef0123456789abcdef';
+export const SECRET = 'a-long-api-key-secret';
+export const APP = 'AP0123456789abcdef0123456789abcdef';
+export const NUMBER = '+15550001111';
+export const AS_ACCOUNT = `Basic ${Buffer.from(`${ACCOUNT}:${AUTH_TOKEN}`).toString('base64')}`;
+
+export interface AccountYamlOptions {
+  voiceUrl?: string;
+  voiceFallbackUrl?: string;
+  statusCallback?: string;
+  presenceCallback?: string;
+  calls?: number;
+  /** Top-level YAML appended as is (gate, drainTimeout…). */
+  extra?: string;
+}
+
+/** A config file's YAML for the test account; with a voiceUrl, its application, number and a trunk from 127.0.0.1. */
+export function accountYaml(o: AccountYamlOptions = {}): string {
+  const app =
+    o.voiceUrl === undefined
+      ? ''
+      : `    applications:
+      - sid: ${APP}
+        voiceUrl: "${o.voiceUrl}"
+${o.voiceFallbackUrl !== undefined ? `        voiceFallbackUrl: "${o.voiceFallbackUrl}"\n` : ''}${o.statusCallback !== undefined ? `        statusCallback: "${o.statusCallback}"\n` : ''}    numbers:
+      - { number: "${NUMBER}", application: ${APP} }
+`;
+  return `accounts:
+  - sid: ${ACCOUNT}
+    authToken: ${AUTH_TOKEN}
+    apiKeys: [{ sid: ${KEY}, secret: ${SECRET} }]
+    limits: { calls: ${o.calls ?? 10}, api: 20, devicesPerClient: 10 }
+${o.presenceCallback !== undefined ? `    presenceCallback: "${o.presenceCallback}"\n` : ''}${app}${o.voiceUrl === undefined ? '' : `trunks:\n  - { name: test-trunk, account: ${ACCOUNT}, from: ["127.0.0.1/32"] }\n`}${o.extra ?? ''}
+`;
+}
+
+export async function callsInUse(node: HeraldProcess): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${node.listeners.http!.port}/v1/Accounts/${ACCOUNT}/Usage`, { headers: { authorization: AS_ACCOUNT } });
+  return ((await res.json()) as { calls: { inUse: number } }).calls.inUse;
+}
+
+/** Polls Usage until `n` calls are in use; resolves with how long it took (ms). */
+export async function callsInUseBecomes(node: HeraldProcess, n: number, ms = 10_000): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    const now = await callsInUse(node);
+    if (now === n) return Date.now() - start;
+    if (Date.now() - start > ms) throw new Error(`calls in use stayed ${now}, expected ${n}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
