@@ -14,7 +14,6 @@ import { Metrics } from './http/metrics.js';
 import { silentLog, type Log } from './log.js';
 import { NO_MEDIA } from './media/media-counts.js';
 import { MediaEngine } from './media/media-engine.js';
-import { twilioSignature } from './instructions/signature.js';
 import { InstructionsClient } from './instructions/index.js';
 import { CallEngine } from './calls/call-engine.js';
 import { MemoryCallRecordStore, type CallRecordStore } from './calls/call-records.js';
@@ -149,6 +148,7 @@ export class HeraldServer {
     this.transactions = new TransactionLayer(this.transport, this.router, { timers: sip.timers, logger: log });
     this.bindings = shared?.bindings ?? new MemoryBindingStore();
     const presenceStore = shared?.presence ?? new MemoryPresenceStore();
+    this.instructions = new InstructionsClient({ userAgent: `Herald/${VERSION}`, log });
     const sources: PresenceSources = {
       bindings: this.bindings,
       presence: presenceStore,
@@ -161,7 +161,7 @@ export class HeraldServer {
       sources,
       changes: this.changes,
       log,
-      transition: presenceCallbackPoster({ log, sign: twilioSignature, userAgent: `Herald/${VERSION}` }),
+      transition: presenceCallbackPoster(this.instructions),
     });
     this.registrar = new Registrar({
       accounts: config.settings.accounts,
@@ -213,7 +213,6 @@ export class HeraldServer {
     this.http = buildHttpServer({ metrics: this.metrics, nodeInfo: () => this.nodeInfo(), draining: () => this.draining, accounts: config.settings.accounts, bindings: this.bindings, presence: this.presence, now: Date.now, log,
       gate: this.gate, gateSettings: config.settings.gate, callRecords: this.callRecords,
       activeCalls: (accountSid, identity) => this.calls?.activeCalls(accountSid, identity) ?? 0 });
-    this.instructions = new InstructionsClient({ userAgent: `Herald/${VERSION}`, log });
     this.calls = new CallEngine({
       config: config.settings,
       transactions: this.transactions,

@@ -161,24 +161,22 @@ export class InstructionsClient {
     const url = app.statusCallback;
     if (url === undefined) return Promise.resolve();
     const body = statusCallbackParameters(params, event, details);
-    const done = sendWebhook(
-      this.agent,
-      { url, method: app.statusCallbackMethod, params: body, authToken, readBody: false },
-      this.statusLimits,
-    )
+    return this.notify(url, app.statusCallbackMethod, body, authToken, 'statusCallback', { event, callSid: params.CallSid });
+  }
+
+  /**
+   * A signed notification whose answer does not matter (status callbacks,
+   * the presence callback): fire and forget, bounded by the status-callback
+   * timeout; the promise never rejects and a failure is logged under `what`.
+   */
+  notify(url: string, method: HttpMethod, params: CallParameters, authToken: string, what: string, context: Record<string, unknown> = {}): Promise<void> {
+    const done = sendWebhook(this.agent, { url, method, params, authToken, readBody: false }, this.statusLimits)
       .then((res: WebhookResponse) => {
-        if (!res.ok)
-          this.log.warn(
-            { url: describeUrl(url), event, callSid: params.CallSid, reason: res.reason },
-            'statusCallback failed',
-          );
+        if (!res.ok) this.log.warn({ url: describeUrl(url), ...context, reason: res.reason }, `${what} failed`);
       })
       .catch((err: unknown) => {
         // sendWebhook returns its failures; this is a bug guard, so a rejection never goes unhandled.
-        this.log.error(
-          { url: describeUrl(url), event, err: String(err) },
-          'statusCallback crashed',
-        );
+        this.log.error({ url: describeUrl(url), ...context, err: String(err) }, `${what} crashed`);
       })
       .finally(() => this.pending.delete(done));
     this.pending.add(done);
