@@ -170,6 +170,7 @@ export class Registrar {
     if (adding > 0 && existing.length - removing + adding > limit) {
       return txn.respond(createResponse(request, 403, `Forbidden (at most ${limit} devices per client)`));
     }
+    let written = 0;
     for (const c of parsed.contacts) {
       if (c.expires === 0) {
         await store.remove(account.sid, identity, c.key);
@@ -177,24 +178,36 @@ export class Registrar {
       }
       const granted = Math.min(c.expires, this.maxExpires, tokenLeft);
       if (granted <= 0) continue;
-      await store.put({
-        accountSid: account.sid,
-        identity,
-        key: c.key,
-        contactUri: c.contactUri,
-        contactParams: c.contactParams,
-        instanceId: c.instanceId,
-        regId: c.regId,
-        callId,
-        cseq,
-        expiresAt: now + granted * 1000,
-        flowId: txn.flow.id,
-        transport: txn.flow.protocol,
-        source: txn.flow.remote,
-        userAgent: request.headers.get('user-agent') ?? null,
-        path: request.headers.list('path') ?? [],
-        node: this.o.nodeId,
-      });
+      // The checks above read the store; the write repeats them atomically, so a REGISTER
+      // of the same AOR that wrote in between (here or on another node) is not overrun.
+      const outcome = await store.put(
+        {
+          accountSid: account.sid,
+          identity,
+          key: c.key,
+          contactUri: c.contactUri,
+          contactParams: c.contactParams,
+          instanceId: c.instanceId,
+          regId: c.regId,
+          callId,
+          cseq,
+          expiresAt: now + granted * 1000,
+          flowId: txn.flow.id,
+          transport: txn.flow.protocol,
+          source: txn.flow.remote,
+          userAgent: request.headers.get('user-agent') ?? null,
+          path: request.headers.list('path') ?? [],
+          node: this.o.nodeId,
+        },
+        { maxBindings: limit, now },
+      );
+      if (outcome !== 'stored') {
+        // Lost a race: contacts of this request written before this one stay, and may change presence.
+        if (written > 0) this.o.changed?.(account.sid, identity);
+        if (outcome === 'stale') return txn.respond(createResponse(request, 500, 'Server Internal Error (out-of-order REGISTER)'));
+        return txn.respond(createResponse(request, 403, `Forbidden (at most ${limit} devices per client)`));
+      }
+      written += 1;
     }
     const current = await store.list(account.sid, identity, this.now());
     txn.respond(this.ok(request, current));

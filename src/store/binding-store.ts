@@ -31,11 +31,28 @@ export interface Binding {
   node: string;
 }
 
+/**
+ * Conditions a REGISTER's write must still meet when it happens (RFC 3261
+ * §10.3 steps 7 and 8 read, then write; another REGISTER of the same AOR, on
+ * this node or another, may have written in between).
+ */
+export interface PutGuard {
+  /** A new key is refused when the AOR already has this many bindings unexpired at `now`. */
+  maxBindings: number;
+  now: number;
+}
+
+/** `stale`: the stored binding of this key has the same Call-ID and a CSeq not lower (§10.3 step 7); `full`: over maxBindings. */
+export type PutOutcome = 'stored' | 'stale' | 'full';
+
 export interface BindingStore {
   /** Current (unexpired) bindings of an AOR. */
   list(accountSid: string, identity: string, now: number): Promise<Binding[]>;
-  /** Inserts or replaces the binding with the same account, identity and key. */
-  put(binding: Binding): Promise<void>;
+  /**
+   * Inserts or replaces the binding with the same account, identity and key;
+   * with a guard, atomically only when the guard still holds.
+   */
+  put(binding: Binding, guard?: PutGuard): Promise<PutOutcome>;
   /** Removes one binding; true when it existed. */
   remove(accountSid: string, identity: string, key: string): Promise<boolean>;
   /** Removes every binding of an AOR (`Contact: *`); how many there were. */

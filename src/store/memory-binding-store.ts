@@ -1,5 +1,5 @@
 /** The embedded store's bindings: maps in this process, indexed by AOR and by flow. */
-import type { Binding, BindingStore } from './binding-store.js';
+import type { Binding, BindingStore, PutGuard, PutOutcome } from './binding-store.js';
 
 const aorKey = (accountSid: string, identity: string): string => `${accountSid}\u0000${identity}`;
 const flowKey = (node: string, flowId: string): string => `${node}\u0000${flowId}`;
@@ -15,17 +15,23 @@ export class MemoryBindingStore implements BindingStore {
     return m === undefined ? [] : [...m.values()].filter((b) => b.expiresAt > now);
   }
 
-  async put(binding: Binding): Promise<void> {
+  async put(binding: Binding, guard?: PutGuard): Promise<PutOutcome> {
     const k = aorKey(binding.accountSid, binding.identity);
     let m = this.byAor.get(k);
     if (m === undefined) this.byAor.set(k, (m = new Map()));
     const old = m.get(binding.key);
+    if (guard !== undefined) {
+      // Checked and written in one synchronous turn: no other put interleaves.
+      if (old !== undefined && old.callId === binding.callId && old.cseq >= binding.cseq) return 'stale';
+      if (old === undefined && [...m.values()].filter((b) => b.expiresAt > guard.now).length >= guard.maxBindings) return 'full';
+    }
     if (old !== undefined) this.unindexFlow(old);
     m.set(binding.key, binding);
     const fk = flowKey(binding.node, binding.flowId);
     let s = this.byFlow.get(fk);
     if (s === undefined) this.byFlow.set(fk, (s = new Set()));
     s.add(binding);
+    return 'stored';
   }
 
   async remove(accountSid: string, identity: string, key: string): Promise<boolean> {

@@ -24,7 +24,7 @@
  * `expiresAt`); the key expiries use the Redis server's clock, which is why
  * they carry a grace period (see `graceMs`).
  */
-import type { Binding, BindingStore } from './binding-store.js';
+import type { Binding, BindingStore, PutGuard, PutOutcome } from './binding-store.js';
 import { LUA_EXPIRING_KEYS, LuaScript, keyPart, type RedisCommander } from './redis-client.js';
 
 export interface RedisBindingStoreOptions {
@@ -97,7 +97,11 @@ local function finish()
 end
 `;
 
-/** ARGV[3..9] = json, account, identity, key, node, flowId, expiresAt. */
+/**
+ * ARGV[3..9] = json, account, identity, key, node, flowId, expiresAt;
+ * ARGV[10..14] = guarded ('1'/'0'), callId, cseq, maxBindings, now.
+ * Returns 'stored', or with a guard 'stale' / 'full' (nothing written).
+ */
 const PUT = new LuaScript(
   LIB +
     String.raw`
@@ -105,8 +109,21 @@ local account, identity, field = ARGV[4], ARGV[5], ARGV[6]
 local aid = aorId(account, identity)
 local hk = hashKey(aid)
 local member = aid .. '\n' .. field
--- Replacing: the old binding's flow no longer holds it (the new one may be another flow).
 local old = redis.call('HGET', hk, field)
+if ARGV[10] == '1' then
+  if old then
+    local ob = cjson.decode(old)
+    if ob.callId == ARGV[11] and ob.cseq >= tonumber(ARGV[12]) then return 'stale' end
+  else
+    local live = 0
+    local now = tonumber(ARGV[14])
+    for _, v in ipairs(redis.call('HVALS', hk)) do
+      if cjson.decode(v).expiresAt > now then live = live + 1 end
+    end
+    if live >= tonumber(ARGV[13]) then return 'full' end
+  end
+end
+-- Replacing: the old binding's flow no longer holds it (the new one may be another flow).
 if old then
   local ob = cjson.decode(old)
   local ofk = flowKey(ob.node, ob.flowId)
@@ -120,7 +137,7 @@ redis.call('ZADD', EXP, ARGV[9], member)
 expireZset(fk)
 expireZset(EXP)
 refreshAor(account, identity)
-return 1
+return 'stored'
 `,
 );
 
@@ -216,9 +233,9 @@ export class RedisBindingStore implements BindingStore {
       .filter((b) => b.expiresAt > now);
   }
 
-  async put(binding: Binding): Promise<void> {
+  async put(binding: Binding, guard?: PutGuard): Promise<PutOutcome> {
     if (!Number.isFinite(binding.expiresAt)) throw new RangeError('binding.expiresAt must be a finite number');
-    await this.run(PUT, [
+    const reply = await this.run(PUT, [
       JSON.stringify(binding),
       binding.accountSid,
       binding.identity,
@@ -226,7 +243,15 @@ export class RedisBindingStore implements BindingStore {
       binding.node,
       binding.flowId,
       String(binding.expiresAt),
+      guard === undefined ? '0' : '1',
+      binding.callId,
+      String(binding.cseq),
+      String(guard?.maxBindings ?? 0),
+      String(guard?.now ?? 0),
     ]);
+    const outcome = Buffer.isBuffer(reply) ? reply.toString() : reply;
+    if (outcome !== 'stored' && outcome !== 'stale' && outcome !== 'full') throw new Error(`unexpected reply to the put script: ${String(outcome)}`);
+    return outcome;
   }
 
   async remove(accountSid: string, identity: string, key: string): Promise<boolean> {

@@ -20,6 +20,7 @@ export interface AccountYamlOptions {
   statusCallback?: string;
   presenceCallback?: string;
   calls?: number;
+  devicesPerClient?: number;
   /** Top-level YAML appended as is (gate, drainTimeout…). */
   extra?: string;
 }
@@ -39,7 +40,7 @@ ${o.voiceFallbackUrl !== undefined ? `        voiceFallbackUrl: "${o.voiceFallba
   - sid: ${ACCOUNT}
     authToken: ${AUTH_TOKEN}
     apiKeys: [{ sid: ${KEY}, secret: ${SECRET} }]
-    limits: { calls: ${o.calls ?? 10}, api: 20, devicesPerClient: 10 }
+    limits: { calls: ${o.calls ?? 10}, api: 20, devicesPerClient: ${o.devicesPerClient ?? 10} }
 ${o.presenceCallback !== undefined ? `    presenceCallback: "${o.presenceCallback}"\n` : ''}${app}${o.voiceUrl === undefined ? '' : `trunks:\n  - { name: test-trunk, account: ${ACCOUNT}, from: ["127.0.0.1/32"] }\n`}${o.extra ?? ''}
 `;
 }

@@ -137,6 +137,31 @@ for (const impl of [memory, redisImpl]) {
       expect(await store.count()).to.equal(0);
     });
 
+    it('a guarded put refuses a CSeq not higher on the same Call-ID (stale) and a new key over maxBindings (full)', async () => {
+      const guard = { maxBindings: 2, now: t0 };
+      const first = binding(t0, { callId: 'reg-1', cseq: 5 });
+      expect(await store.put(first, guard)).to.equal('stored');
+      expect(await store.put({ ...first, cseq: 5, contactUri: 'sip:changed@192.0.2.1' }, guard)).to.equal('stale');
+      expect(await store.put({ ...first, cseq: 4 }, guard)).to.equal('stale');
+      expect(await store.put({ ...first, callId: 'reg-2', cseq: 1 }, guard)).to.equal('stored');
+      // Another Call-ID (a UA that restarted) replaces it whatever its CSeq.
+      expect(await store.put({ ...first, callId: 'reg-3', cseq: 1 }, guard)).to.equal('stored');
+      const second = binding(t0);
+      expect(await store.put(second, guard)).to.equal('stored');
+      expect(await store.put(binding(t0), guard)).to.equal('full');
+      // An expired binding does not count, and an unguarded put is never refused.
+      expect(await store.put(binding(t0), { maxBindings: 2, now: t0 + 700_000 })).to.equal('stored');
+      expect(await store.put(binding(t0))).to.equal('stored');
+      expect((await store.list(ACCOUNT, 'alice', t0)).map((b) => b.contactUri)).to.not.include('sip:changed@192.0.2.1');
+    });
+
+    it('concurrent guarded puts of new keys never pass maxBindings', async () => {
+      const outcomes = await Promise.all(Array.from({ length: 20 }, () => store.put(binding(t0), { maxBindings: 3, now: t0 })));
+      expect(outcomes.filter((o) => o === 'stored')).to.have.length(3);
+      expect(outcomes.filter((o) => o === 'full')).to.have.length(17);
+      expect(await store.list(ACCOUNT, 'alice', t0)).to.have.length(3);
+    });
+
     it('lists only bindings unexpired at now (expiresAt > now)', async () => {
       const soon = binding(t0, { expiresAt: t0 + 1000 });
       const later = binding(t0, { expiresAt: t0 + 10_000 });
