@@ -114,7 +114,8 @@ function cpuSeconds(root: number): number {
 async function startHeraldServer(): Promise<Server> {
   const herald = await startHerald({
     config: heraldConfig(),
-    env: { HERALD_LOG_LEVEL: 'warn', HERALD_SIP_TCP: 'off', HERALD_SIP_WS: 'off' },
+    // BENCH_HERALD_NODE_OPTIONS reaches Herald only (e.g. an --import hook that profiles it).
+    env: { HERALD_LOG_LEVEL: 'warn', HERALD_SIP_TCP: 'off', HERALD_SIP_WS: 'off', ...(process.env.BENCH_HERALD_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_HERALD_NODE_OPTIONS } : {}) },
     pinCpu: pin ? '0' : undefined,
   });
   return {

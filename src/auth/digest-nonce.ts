@@ -8,7 +8,10 @@
  * 128 bits. Only this server (or one sharing its secret) can make one, and its
  * age can be read back without storing anything.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { fillRandom } from '../core/random-pool.js';
+import { detach } from '../core/strings.js';
+import { HmacKey } from './hmac.js';
 
 const TIME_BYTES = 6;
 const RANDOM_BYTES = 10;
@@ -20,17 +23,22 @@ const NONCE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 const MAC_LABEL = 'herald-digest-nonce\0';
 
 export class NonceCodec {
-  constructor(
-    private readonly secret: Buffer,
-    private readonly realm: string,
-  ) {}
+  private readonly key: HmacKey;
+  /** label | realm | NUL: the MAC's fixed prefix. */
+  private readonly context: Buffer;
+
+  constructor(secret: Buffer, realm: string) {
+    this.key = new HmacKey('sha256', secret);
+    this.context = Buffer.from(`${MAC_LABEL}${realm}\0`, 'utf8');
+  }
 
   /** A fresh nonce issued at `nowMs`. */
   issue(nowMs: number): string {
-    const payload = Buffer.alloc(PAYLOAD_BYTES);
-    payload.writeUIntBE(Math.max(0, Math.floor(nowMs)), 0, TIME_BYTES);
-    randomBytes(RANDOM_BYTES).copy(payload, TIME_BYTES);
-    return Buffer.concat([payload, this.mac(payload)]).toString('base64url');
+    const raw = Buffer.allocUnsafe(NONCE_BYTES);
+    raw.writeUIntBE(Math.max(0, Math.floor(nowMs)), 0, TIME_BYTES);
+    fillRandom(raw, TIME_BYTES, RANDOM_BYTES);
+    this.mac(raw.subarray(0, PAYLOAD_BYTES)).copy(raw, PAYLOAD_BYTES);
+    return raw.toString('base64url');
   }
 
   /**
@@ -49,13 +57,7 @@ export class NonceCodec {
   }
 
   private mac(payload: Buffer): Buffer {
-    return createHmac('sha256', this.secret)
-      .update(MAC_LABEL)
-      .update(this.realm, 'utf8')
-      .update('\0')
-      .update(payload)
-      .digest()
-      .subarray(0, MAC_BYTES);
+    return this.key.mac(this.context, payload).subarray(0, MAC_BYTES);
   }
 }
 
@@ -130,7 +132,8 @@ export class NonceCountTracker {
     }
     if (issuedAt <= this.forgottenUpTo) return 'forgotten';
     this.makeRoom(nowMs);
-    this.seen.set(nonce, { nc, issuedAt });
+    // Kept for the nonce's lifetime: a slice of the Authorization header would keep the whole request text.
+    this.seen.set(detach(nonce), { nc, issuedAt });
     return 'ok';
   }
 

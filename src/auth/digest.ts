@@ -9,7 +9,7 @@
  * accepted for MD5 only (old UAs), each nonce then being good for one request.
  * Refused as malformed: the -sess variants, qop=auth-int, userhash.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { formatUri, parseUri } from '../sip/uri.js';
 import { formatChallenge, type DigestAlgorithm } from './digest-header.js';
 import { NonceCodec, NonceCountTracker, nonceExpired, type CountVerdict, type SharedNonceCounter } from './digest-nonce.js';
@@ -26,7 +26,8 @@ const HEX_LENGTH: Record<DigestAlgorithm, number> = { MD5: 32, 'SHA-256': 64 };
 
 /** H(data) as lower-case hex (RFC 7616 §3.4.1; strings are UTF-8, §4). */
 function h(algorithm: DigestAlgorithm, data: string): string {
-  return createHash(HASHES[algorithm]).update(data, 'utf8').digest('hex');
+  // One-shot: no hash object per call (three per Digest check).
+  return hash(HASHES[algorithm], data, 'hex');
 }
 
 interface DigestBase {

@@ -1,20 +1,17 @@
 /** Random identifiers: tags, branches, Call-IDs (RFC 3261 §19.3 wants them globally unique and unguessable). */
-import { randomBytes } from 'node:crypto';
+import { fillRandom } from '../core/random-pool.js';
 import { BRANCH_COOKIE } from './via.js';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-// Random bytes are fetched in blocks: one crypto call per id would dominate the hot path.
-let pool = Buffer.alloc(0);
-let offset = 0;
+const scratch = Buffer.alloc(64);
 
 export function randomToken(length: number): string {
-  if (offset + length > pool.length) {
-    pool = randomBytes(4096);
-    offset = 0;
-  }
   let s = '';
-  for (let i = 0; i < length; i++) s += ALPHABET[(pool[offset + i] as number) % 62];
-  offset += length;
+  for (let done = 0; done < length; done += scratch.length) {
+    const n = Math.min(scratch.length, length - done);
+    fillRandom(scratch, 0, n);
+    for (let i = 0; i < n; i++) s += ALPHABET[(scratch[i] as number) % 62];
+  }
   return s;
 }
 

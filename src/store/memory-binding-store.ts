@@ -1,5 +1,23 @@
 /** The embedded store's bindings: maps in this process, indexed by AOR and by flow. */
+import { detach } from '../core/strings.js';
 import type { Binding, BindingStore, PutGuard, PutOutcome } from './binding-store.js';
+
+/**
+ * The binding with its own copies of the strings cut from the REGISTER (a
+ * binding lives up to an hour; a slice would keep the request's whole text).
+ */
+function owned(b: Binding): Binding {
+  return {
+    ...b,
+    identity: detach(b.identity),
+    key: detach(b.key),
+    contactParams: detach(b.contactParams),
+    instanceId: b.instanceId === null ? null : detach(b.instanceId),
+    callId: detach(b.callId),
+    userAgent: b.userAgent === null ? null : detach(b.userAgent),
+    path: b.path.map(detach),
+  };
+}
 
 const aorKey = (accountSid: string, identity: string): string => `${accountSid}\u0000${identity}`;
 const flowKey = (node: string, flowId: string): string => `${node}\u0000${flowId}`;
@@ -15,7 +33,8 @@ export class MemoryBindingStore implements BindingStore {
     return m === undefined ? [] : [...m.values()].filter((b) => b.expiresAt > now);
   }
 
-  async put(binding: Binding, guard?: PutGuard): Promise<PutOutcome> {
+  async put(put: Binding, guard?: PutGuard): Promise<PutOutcome> {
+    const binding = owned(put);
     const k = aorKey(binding.accountSid, binding.identity);
     let m = this.byAor.get(k);
     if (m === undefined) this.byAor.set(k, (m = new Map()));

@@ -3,21 +3,13 @@
  * identity, the last response sent (resent when the request is
  * retransmitted), termination and its listeners.
  */
-import { Headers } from '../sip/headers.js';
-import { EMPTY_BODY, SipRequest, type SipResponse } from '../sip/message.js';
+import { detach } from '../core/strings.js';
+import { SipRequest, type SipResponse } from '../sip/message.js';
 import type { Flow, PreparedResponse } from '../transport/types.js';
 import type { TransactionContext } from './context.js';
 import type { TimerName, TimerOwner } from './timers.js';
 import type { ServerTransaction, ServerTransactionState } from './types.js';
 
-/**
- * A copy of `s` that does not point into the string it was cut from. The
- * parser's values are slices of the whole header section; keeping one slice
- * for 32 s keeps the whole section (V8 sliced strings share their parent).
- */
-export function detach(s: string): string {
-  return (' ' + s).slice(1);
-}
 
 export abstract class ServerTransactionBase implements ServerTransaction, TimerOwner {
   state: ServerTransactionState;
@@ -27,7 +19,10 @@ export abstract class ServerTransactionBase implements ServerTransaction, TimerO
    */
   protected last: PreparedResponse | null = null;
   private terminatedListeners: (() => void)[] | null = null;
-  private req: SipRequest;
+  /** null once released (see releaseRequest); method and Request-URI are then all that is left. */
+  private req: SipRequest | null;
+  private releasedMethod = '';
+  private releasedUri = '';
 
   constructor(
     readonly id: string,
@@ -41,7 +36,8 @@ export abstract class ServerTransactionBase implements ServerTransaction, TimerO
   }
 
   get request(): SipRequest {
-    return this.req;
+    // Rebuilt on demand (logs, rare lookups): lingering transactions are many and read seldom.
+    return this.req ?? new SipRequest(this.releasedMethod, this.releasedUri);
   }
 
   /**
@@ -53,7 +49,10 @@ export abstract class ServerTransactionBase implements ServerTransaction, TimerO
    */
   protected releaseRequest(): void {
     const r = this.req;
-    this.req = new SipRequest(detach(r.method), detach(r.uri), new Headers(), EMPTY_BODY, r.version);
+    if (r === null) return;
+    this.releasedMethod = detach(r.method);
+    this.releasedUri = detach(r.uri);
+    this.req = null;
   }
 
   abstract respond(response: SipResponse): void;
