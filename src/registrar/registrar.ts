@@ -6,9 +6,8 @@
  */
 import type { AccountConfig } from '../config/schema.js';
 import type { Log } from '../log.js';
-import { callIdOf, cseqOf, toOf } from '../sip/fields.js';
+import { callIdOf, contactsOf, cseqOf, toOf } from '../sip/fields.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
-import { parseNameAddr } from '../sip/name-addr.js';
 import { createResponse } from '../sip/response.js';
 import { decodeUser, formatUri, parseUri, socketHost } from '../sip/uri.js';
 import { formatParams } from '../sip/grammar.js';
@@ -311,25 +310,24 @@ export class Registrar {
   ): { ok: true; wildcard: boolean; contacts: ContactRequest[] } | { ok: false; response: SipResponse } {
     const headerExpires = request.headers.get('expires');
     const defaultExpires = headerExpires !== undefined ? clampSeconds(Number(headerExpires)) : this.defaultExpires;
-    const values = request.headers.list('contact') ?? [];
-    if (values.some((v) => v.trim() === '*')) {
+    const parsedContacts = contactsOf(request);
+    if (parsedContacts === null) return { ok: false, response: createResponse(request, 400, 'Bad Request (malformed Contact)') };
+    if (parsedContacts.wildcard) {
       // §10.3 step 6: "*" only alone and only with Expires: 0.
-      if (values.length !== 1 || headerExpires === undefined || Number(headerExpires) !== 0) {
+      if (parsedContacts.list.length !== 0 || (request.headers.list('contact') ?? []).length !== 1 || headerExpires === undefined || Number(headerExpires) !== 0) {
         return { ok: false, response: createResponse(request, 400, 'Bad Request (Contact: * needs Expires: 0 and no other Contact)') };
       }
       return { ok: true, wildcard: true, contacts: [] };
     }
     const contacts: ContactRequest[] = [];
-    for (const v of values) {
-      const na = parseNameAddr(v);
-      if (!na.ok) return { ok: false, response: createResponse(request, 400, 'Bad Request (malformed Contact)') };
-      const params = new Map(na.value.params);
+    for (const na of parsedContacts.list) {
+      const params = new Map(na.params);
       const expiresParam = params.get('expires');
       params.delete('expires');
       const instanceId = params.get('+sip.instance') ?? null;
       const regIdText = params.get('reg-id') ?? null;
       const regId = regIdText !== null && /^[0-9]{1,9}$/.test(regIdText) ? Number(regIdText) : null;
-      const contactUri = formatUri(na.value.uri);
+      const contactUri = formatUri(na.uri);
       contacts.push({
         key: instanceId !== null ? `${instanceId}|${regId ?? ''}` : contactUri,
         contactUri,

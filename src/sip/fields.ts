@@ -65,6 +65,34 @@ export function toOf(msg: SipMessage): NameAddr | null {
   return singleNameAddr(msg, 'to');
 }
 
+/** The Contact list (§20.10): name-addrs, and whether a `*` was among them (REGISTER's wildcard, §10.2.2). */
+export interface Contacts {
+  wildcard: boolean;
+  list: NameAddr[];
+}
+
+/**
+ * Every Contact element across the header's lines, parsed once per message
+ * (validation and the registrar both read it); null when any is malformed.
+ */
+export function contactsOf(msg: SipMessage): Contacts | null {
+  return msg.headers.memo('contact', () => {
+    const values = msg.headers.list('contact');
+    if (values === null) return null;
+    const out: Contacts = { wildcard: false, list: [] };
+    for (const v of values) {
+      if (v.trim() === '*') {
+        out.wildcard = true;
+        continue;
+      }
+      const r = parseNameAddr(v);
+      if (!r.ok) return null;
+      out.list.push(r.value);
+    }
+    return out;
+  });
+}
+
 export function tagOf(na: NameAddr | null): string | null {
   return na?.params.get('tag') ?? null;
 }

@@ -5,10 +5,8 @@
  * scheme. The answer names the status to send and a reason phrase that says
  * what is wrong.
  */
-import { splitList } from './grammar.js';
-import { callIdOf, cseqOf, fromOf, maxForwardsOf, toOf, topViaOf } from './fields.js';
+import { callIdOf, contactsOf, cseqOf, fromOf, maxForwardsOf, toOf, topViaOf } from './fields.js';
 import type { SipRequest, SipResponse } from './message.js';
-import { parseNameAddr } from './name-addr.js';
 import { parseUri } from './uri.js';
 
 export type Verdict = { ok: true } | { ok: false; status: number; reason: string };
@@ -49,12 +47,7 @@ export function validateRequest(req: SipRequest): Verdict {
   }
   const date = req.headers.get('date');
   if (date !== undefined && !RFC1123_DATE.test(date)) return bad('Malformed Date');
-  const contacts = req.headers.getAll('contact');
-  for (const line of contacts) {
-    const parts = line.trim() === '*' ? [] : splitList(line);
-    if (parts === null) return bad('Malformed Contact');
-    for (const p of parts) if (!parseNameAddr(p).ok) return bad('Malformed Contact');
-  }
+  if (contactsOf(req) === null) return bad('Malformed Contact');
   const uri = parseUri(req.uri);
   if (!uri.ok) return bad(`Malformed Request-URI: ${uri.reason}`);
   if (uri.uri.kind === 'absolute') {
