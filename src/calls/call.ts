@@ -318,11 +318,7 @@ export class Call {
   /** A watched connection closed: the side it carried is gone (a crashed softphone, a closed browser tab). */
   flowClosed(flowId: string): void {
     if (this.ended) return;
-    if (flowId === this.txn.flow.id) {
-      // Ringing, the caller can no longer CANCEL: its connection closing is its CANCEL.
-      if (!this.answered) return this.callerCanceled('caller-lost');
-      return this.legLost('a', 'connection closed');
-    }
+    if (flowId === this.txn.flow.id) return this.legLost('a', 'connection closed');
     const b = this.bLeg?.target;
     if (b !== undefined && 'flowId' in b && b.flowId === flowId) this.legLost('b', 'connection closed');
   }
@@ -331,6 +327,8 @@ export class Call {
   private legLost(side: Side, why: string): void {
     if (this.ended) return;
     this.log.info({ callSid: this.sid, lost: side === 'a' ? 'caller' : 'callee', why }, 'peer gone: call ended');
+    // Before the answer only the caller is watched (its connection): ringing, a caller that can no longer CANCEL has.
+    if (!this.answered) return this.callerCanceled('caller-lost');
     this.hangUp(side === 'a' ? 'caller-lost' : 'callee-lost', 'completed', side);
   }
 

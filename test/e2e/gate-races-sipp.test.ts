@@ -133,7 +133,9 @@ for (const store of ['memory', 'redis'] as const) {
       const before = await callSlotCounters(herald);
       const uas = await callee('uas-answer.xml', CRASHED_CALLS);
       const uac = caller('uac-wait-bye.xml', CRASHED_CALLS);
-      await callsInUseBecomes(herald, CRASHED_CALLS, 30_000);
+      // Every call answered and ACKed (a slot in use is not enough: a call whose ACK never came ends as no-ack).
+      await uac.counts('_ACK_Sent', CRASHED_CALLS);
+      await callsInUseBecomes(herald, CRASHED_CALLS);
       const [killed, survivor] = victim === 'caller' ? [uac, uas] : [uas, uac];
       const mark = herald.logs.length;
       killed.peer.proc.kill('SIGKILL');
@@ -167,8 +169,45 @@ for (const store of ['memory', 'redis'] as const) {
       await expectSlotsReturned(before, 3);
       expect(await endReasons(3)).to.deep.equal(['callee-lost', 'callee-lost', 'callee-lost']);
       // At once: the connection's close, not the keepalive, ended each call.
-      expect(peersGone(mark)).to.deep.equal(Array(3).fill('callee: connection closed'));
+      expect(peersGone(mark).map((l) => l.replace(/ before the call was bridged$/, ''))).to.deep.equal(Array(3).fill('callee: connection closed'));
     });
+
+    if (store === 'memory') {
+      it('keepalive OPTIONS answered 405, then 501: the peer is there; answered 408: the call ends, the other leg gets BYE', async () => {
+        const before = await callSlotCounters(herald);
+        const mark = herald.logs.length;
+        const { uac } = await race('uas-answer.xml', 'uac-probe-answers.xml', 1);
+        expect(counted(uac, '_OPTIONS_Recv')).to.equal(3);
+        await expectSlotsReturned(before, 1);
+        expect(await endReasons(1)).to.deep.equal(['caller-lost']);
+        expect(peersGone(mark)).to.deep.equal(['caller: OPTIONS answered 408']);
+      });
+
+      it('a relayed INFO answered 481: the 481 goes back to the sender, then a BYE ends its leg', async () => {
+        const before = await callSlotCounters(herald);
+        const mark = herald.logs.length;
+        await race('uas-info-481.xml', 'uac-info-481.xml', 1);
+        await expectSlotsReturned(before, 1);
+        expect(await endReasons(1)).to.deep.equal(['callee-lost']);
+        expect(peersGone(mark)).to.deep.equal(['callee: INFO answered 481']);
+      });
+
+      it('a SIP.js caller whose WebSocket is destroyed while the callee rings: the callee gets CANCEL', async () => {
+        twiml = '<Response><Dial timeout="20"><Client>alice</Client></Dial></Response>';
+        const before = await callSlotCounters(herald);
+        const mark = herald.logs.length;
+        const alice = await phone('alice', true);
+        const bob = await phone('bob', false);
+        void clientCall(bob);
+        const incoming = await alice.nextCall(20_000);
+        crash(bob);
+        await incoming.canceled;
+        await expectSlotsReturned(before, 1);
+        expect(await endReasons(1)).to.deep.equal(['caller-lost']);
+        expect(peersGone(mark)).to.deep.equal(['caller: connection closed']);
+        await Promise.all([alice.stop(), bob.stop()]);
+      });
+    }
 
     it('a SIP.js caller whose WebSocket is destroyed mid-call (3 calls): the callee gets BYE at once', async () => {
       const before = await callSlotCounters(herald);
@@ -176,7 +215,7 @@ for (const store of ['memory', 'redis'] as const) {
       const uas = await callee('uas-answer.xml', 3);
       for (let i = 0; i < 3; i++) {
         const bob = await phone('bob', false);
-        await dialAndAnswer(bob);
+        expect(await clientCall(bob)).to.equal(200);
         await callsInUseBecomes(herald, 1);
         crash(bob);
         await callsInUseBecomes(herald, 0);
@@ -197,16 +236,15 @@ for (const store of ['memory', 'redis'] as const) {
 
     const token = (identity: string) => mintAccessToken({ accountSid: ACCOUNT, apiKeySid: KEY, apiKeySecret: SECRET, identity, incoming: true, outgoingApplicationSid: APP, ttl: 3600 });
 
-    /** A client call through the application (which dials the sipp callee), answered. */
-    async function dialAndAnswer(p: Phone): Promise<void> {
+    /** A client call of bob's through the application (whose TwiML says whom it dials): its final status. */
+    async function clientCall(p: Phone): Promise<number> {
       const { Inviter, UserAgent } = await import('sip.js');
       const inviter = new Inviter(p.ua, UserAgent.makeURI('sip:+15550001111@herald.test')!, { extraHeaders: [`Authorization: Bearer ${token('bob')}`] });
-      const status = await new Promise<number>((resolve, reject) => {
+      return new Promise<number>((resolve, reject) => {
         inviter
           .invite({ requestDelegate: { onAccept: (r) => resolve(r.message.statusCode ?? 0), onReject: (r) => resolve(r.message.statusCode ?? 0) } })
           .catch(reject);
       });
-      expect(status).to.equal(200);
     }
 
     /** The phone's process "crashes": its TCP connection is destroyed, no WebSocket close, no BYE. */

@@ -27,6 +27,8 @@ export interface Sipp {
   peer: PeerProcess;
   /** Resolves once sipp has exited, with what it counted. */
   report: Promise<SippReport>;
+  /** Resolves once the per-step counts sipp dumps every second add up to `n` for steps ending with `suffix`. */
+  counts(suffix: string, n: number, ms?: number): Promise<void>;
 }
 
 export interface SippOptions {
@@ -65,12 +67,26 @@ export function startSipp(o: SippOptions): Sipp {
       rmSync(dir, { recursive: true, force: true });
     }
   });
-  return { peer, report };
+  const counts = async (suffix: string, n: number, ms = 30_000): Promise<void> => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      // Read only while sipp runs: its directory goes when it exits.
+      const now = peer.proc.exitCode === null && peer.proc.signalCode === null ? sumOf(lastLine(findFile(dir, '_counts.csv')), suffix) : -1;
+      if (now >= n) return;
+      if (now < 0 || Date.now() > deadline) throw new Error(`sipp ${o.scenario}: ${suffix} did not reach ${n} (${now < 0 ? 'sipp exited' : `at ${now}`})\n${peer.output().slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  return { peer, report, counts };
 }
 
 /** Sum of the `-trace_counts` columns whose name ends with `suffix`, e.g. `_481_Recv`. */
 export function counted(report: SippReport, suffix: string): number {
-  return Object.entries(report.counts).reduce((n, [name, v]) => (name.endsWith(suffix) ? n + v : n), 0);
+  return sumOf(report.counts, suffix);
+}
+
+function sumOf(counts: Record<string, number>, suffix: string): number {
+  return Object.entries(counts).reduce((n, [name, v]) => (name.endsWith(suffix) ? n + v : n), 0);
 }
 
 /** Throws, with sipp's output, unless every call of the run succeeded (exit 0, no failed call). */
@@ -103,7 +119,13 @@ export function freeUdpPort(): Promise<number> {
 }
 
 function findFile(dir: string, suffix: string): string | null {
-  const name = readdirSync(dir).find((f) => f.endsWith(suffix));
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return null;
+  }
+  const name = names.find((f) => f.endsWith(suffix));
   return name === undefined ? null : join(dir, name);
 }
 
