@@ -12,7 +12,8 @@
  * dialog — came from a live peer. A leg has at most one probe in flight:
  * with a short interval Timer F can outlast it.
  */
-import type { TransactionLayer } from '../transaction/transaction-layer.js';
+import type { SipRequest } from '../sip/message.js';
+import type { ClientTransactionUser } from '../transaction/types.js';
 import type { SendTarget } from '../transport/types.js';
 import { responseEndsDialog, type Dialog } from './dialog.js';
 
@@ -29,7 +30,8 @@ export interface ProbedLeg {
 export interface LegKeepaliveOptions {
   /** 0 disables the probes. */
   intervalMs: number;
-  transactions: Pick<TransactionLayer, 'sendRequest'>;
+  /** The transaction layer's `sendRequest` (what it returns is not needed). */
+  transactions: { sendRequest(request: SipRequest, target: SendTarget, user: ClientTransactionUser): unknown };
   legs: readonly ProbedLeg[];
 }
 
