@@ -38,9 +38,8 @@ import { Dial, type DialOutcome } from './dial.js';
 import { Dialog, responseEndsDialog } from './dialog.js';
 import type { IdentifiedCall } from './caller.js';
 import type { CallServices } from './call-services.js';
-import { LegKeepalive } from './leg-keepalive.js';
+import { LegKeepalive, type ProbedLeg } from './leg-keepalive.js';
 import type { OutboundLeg } from './outbound-leg.js';
-import type { ProbedLeg } from './leg-keepalive.js';
 import { dialTargets } from './dial-targets.js';
 
 type Side = 'a' | 'b';
@@ -327,7 +326,7 @@ export class Call {
   private legLost(side: Side, why: string): void {
     if (this.ended) return;
     this.log.info({ callSid: this.sid, lost: side === 'a' ? 'caller' : 'callee', why }, 'peer gone: call ended');
-    // Before the answer only the caller is watched (its connection): ringing, a caller that can no longer CANCEL has.
+    // Before the answer only the caller's connection is watched: closed while ringing, it can no longer CANCEL, so this is its CANCEL.
     if (!this.answered) return this.callerCanceled('caller-lost');
     this.hangUp(side === 'a' ? 'caller-lost' : 'callee-lost', 'completed', side);
   }
