@@ -203,6 +203,7 @@ export class HeraldServer {
         (err: unknown) => log.error({ err, flow: flow.id }, 'removing the bindings of a closed flow failed'),
       );
       this.subscriptions.flowClosed(flow.id).catch((err: unknown) => log.error({ err, flow: flow.id }, 'removing the subscriptions of a closed flow failed'));
+      this.calls.flowClosed(flow.id);
     });
     // Label children bound once: a labelled inc() hashes its labels on every message.
     const receivedRequests = this.metrics.sipReceived.labels('request');
@@ -225,6 +226,7 @@ export class HeraldServer {
       publicHost: config.publicHost,
       log,
       t1: this.transactions.settings.t1,
+      keepaliveMs: config.settings.calls.keepaliveInterval * 1000,
       leaseTtlMs: config.settings.gate.leaseTtlMs,
       presenceChanged: (accountSid, identity) => this.tracker.changed(accountSid, identity),
     });

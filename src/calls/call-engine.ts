@@ -8,7 +8,8 @@
  * called), and becomes a Call. A forked `<Dial>` is one call: one slot.
  * Requests inside a dialog are found by Herald's tag (our To tag on the
  * caller's side, our From tag on a dialed leg); one that matches no live
- * dialog gets 481 (§12.2.2).
+ * dialog gets 481 (§12.2.2). A call is told when a connection it uses
+ * closes (`flowClosed`, from the transport's announcement).
  */
 import { randomBytes } from 'node:crypto';
 import { BEARER_CHALLENGE } from '../auth/bearer.js';
@@ -44,6 +45,8 @@ export interface CallEngineOptions {
   publicHost: string;
   log: Log;
   t1: number;
+  /** Interval of the keepalive OPTIONS in answered calls, ms; 0 or absent = none (config `calls.keepaliveInterval`). */
+  keepaliveMs?: number;
   /** Lease lifetime of a call's slot, ms (renewed while the call lives). */
   leaseTtlMs?: number;
   /** A client's presence may have changed (it entered or left a call). */
@@ -57,6 +60,8 @@ export class CallEngine {
   private readonly calls = new Map<string, Call>();
   private readonly dialogs = new Map<string, DialogEntry>();
   private readonly busy = new Map<string, number>();
+  /** Calls to tell when a connection closes, by flow id (reliable flows only: UDP announces nothing). */
+  private readonly flowCalls = new Map<string, Set<Call>>();
   private readonly identifier: CallerIdentifier;
   private readonly services: CallServices;
   private readonly now: () => number;
@@ -75,12 +80,14 @@ export class CallEngine {
       publicHost: o.publicHost,
       log: o.log,
       t1: o.t1,
+      keepaliveMs: o.keepaliveMs ?? 0,
       now: this.now,
       newTag: () => newTag() + newTag(),
       newCallSid: () => `CA${randomBytes(16).toString('hex')}`,
       contactFor: (protocol) => heraldContact(o.transport, protocol),
       busyChanged: (accountSid, identity, delta) => this.busyChanged(accountSid, identity, delta),
       callEnded: (call) => this.calls.delete(call.sid),
+      watchFlow: (flowId, call) => this.watchFlow(flowId, call),
       sleep: (ms, until) =>
         new Promise<void>((resolve) => {
           const t = setTimeout(resolve, ms);
@@ -115,6 +122,14 @@ export class CallEngine {
     const entry = tag === null ? undefined : this.dialogs.get(tag);
     entry?.call.onDialogAck(entry.side, ack);
   };
+
+  /** A connection closed (the transport's `flowClosed`): the calls using it lose that side. */
+  flowClosed(flowId: string): void {
+    const calls = this.flowCalls.get(flowId);
+    if (calls === undefined) return;
+    this.flowCalls.delete(flowId);
+    for (const call of calls) call.flowClosed(flowId);
+  }
 
   /** Calls of a client in progress on this node (presence `busy`). */
   activeCalls(accountSid: string, identity: string): number {
@@ -151,7 +166,19 @@ export class CallEngine {
     }
     const call = new Call({ sid, invite: request, txn, identified: verdict.call, lease: lease.lease, services: this.services });
     this.calls.set(sid, call);
+    if (txn.flow.reliable) this.watchFlow(txn.flow.id, call);
     void call.run();
+  }
+
+  private watchFlow(flowId: string, call: Call): void {
+    let calls = this.flowCalls.get(flowId);
+    if (calls === undefined) this.flowCalls.set(flowId, (calls = new Set()));
+    calls.add(call);
+    void call.finished.then(() => {
+      const still = this.flowCalls.get(flowId);
+      still?.delete(call);
+      if (still?.size === 0) this.flowCalls.delete(flowId);
+    });
   }
 
   private busyChanged(accountSid: string, identity: string, delta: number): void {

@@ -30,6 +30,8 @@ export interface CallServices {
   log: Log;
   /** T1, ms (the 2xx ACK wait is 64·T1). */
   t1: number;
+  /** Interval of the keepalive OPTIONS in an answered call's dialogs, ms; 0 = none (`calls.keepaliveInterval`). */
+  keepaliveMs: number;
   now(): number;
   newTag(): string;
   newCallSid(): string;
@@ -38,6 +40,8 @@ export interface CallServices {
   /** A client's number of calls changed (presence `busy`). */
   busyChanged(accountSid: string, identity: string, delta: number): void;
   callEnded(call: Call): void;
+  /** Tells the call when this connection (a reliable flow) closes, until the call ends. */
+  watchFlow(flowId: string, call: Call): void;
   /** Waits `ms`, or less if `until` settles first. */
   sleep(ms: number, until: Promise<void>): Promise<void>;
 }

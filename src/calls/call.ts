@@ -11,7 +11,10 @@
  * to the winner in the ACK Herald held back for it.
  *
  * The call holds one `calls` slot of the gate from before the webhook is
- * fetched until it ends, whichever way it ends (`end` runs once).
+ * fetched until it ends, whichever way it ends (`end` runs once). A peer
+ * that vanishes ends it too: its connection closing (`flowClosed`), or a
+ * 408/481/no answer to a request in its dialog — the keepalive OPTIONS
+ * (leg-keepalive.ts) or a relayed re-INVITE, UPDATE, INFO.
  */
 import type { AccountConfig, ApplicationConfig } from '../config/schema.js';
 import type { HeldLease } from '../gate/hold-lease.js';
@@ -32,9 +35,10 @@ import { cseqOf } from '../sip/fields.js';
 import { IGNORE_OUTCOME, type ServerTransaction } from '../transaction/types.js';
 import type { CallRecord, CallRecordStatus } from './call-records.js';
 import { Dial, type DialOutcome } from './dial.js';
-import { Dialog } from './dialog.js';
+import { Dialog, responseEndsDialog } from './dialog.js';
 import type { IdentifiedCall } from './caller.js';
 import type { CallServices } from './call-services.js';
+import { LegKeepalive, type ProbedLeg } from './leg-keepalive.js';
 import type { OutboundLeg } from './outbound-leg.js';
 import { dialTargets } from './dial-targets.js';
 
@@ -70,6 +74,7 @@ export class Call {
   private readonly startedAt: number;
   private timeLimit: NodeJS.Timeout | null = null;
   private ackTimer: NodeJS.Timeout | null = null;
+  private keepalive: LegKeepalive | null = null;
   /** The winner's 2xx waits for the caller's ACK when the caller sent no offer (its answer comes in the ACK). */
   private lateOffer: boolean;
   /** Identities counted busy while the call is bridged. */
@@ -115,7 +120,7 @@ export class Call {
       endReason: null,
       node: this.s.nodeId,
     };
-    this.txn.onCancel(() => this.callerCanceled());
+    this.txn.onCancel(() => this.callerCanceled('caller-canceled'));
   }
 
   /** Runs the call: instructions, then their verbs, until it ends. Never rejects. */
@@ -275,6 +280,7 @@ export class Call {
     this.saveRecord();
     this.markBusy(leg.label);
     this.status('answered');
+    this.watchPeers(leg);
   }
 
   private markBusy(calleeLabel: string): void {
@@ -284,12 +290,45 @@ export class Call {
     for (const b of this.busy) this.s.busyChanged(b.accountSid, b.identity, +1);
   }
 
-  /** The caller's CANCEL (before any final response). */
-  private callerCanceled(): void {
+  /** The caller's CANCEL (before any final response), or its connection closing while the call rings. */
+  private callerCanceled(reason: 'caller-canceled' | 'caller-lost'): void {
     if (this.ended || this.answered) return;
     this.dial?.cancel();
     this.txn.respond(createResponse(this.invite, 487, undefined, this.aTag));
-    this.end('caller-canceled', 'canceled');
+    this.end(reason, 'canceled');
+  }
+
+  /** From the answer on, a peer that vanishes ends the call: its connection closes, or the keepalive finds it gone. */
+  private watchPeers(leg: OutboundLeg): void {
+    const a = this.aDialog as Dialog;
+    const legs: ProbedLeg[] = [{ dialog: a, target: () => a.target(this.s.transport), contact: this.s.contactFor(this.txn.flow.protocol), lost: (why) => this.legLost('a', why) }];
+    const b = leg.dialog;
+    if (b !== null) legs.push({ dialog: b, target: () => b.target(this.s.transport) ?? leg.target, contact: this.s.contactFor(this.legProtocol()), lost: (why) => this.legLost('b', why) });
+    this.keepalive = new LegKeepalive({ intervalMs: this.s.keepaliveMs, transactions: this.s.transactions, legs });
+    this.keepalive.start();
+    // The caller's connection is watched from the INVITE on (call-engine.ts); the callee's once it answered.
+    const flowId = 'flowId' in leg.target ? leg.target.flowId : null;
+    if (flowId === null) return;
+    const flow = this.s.transport.flow(flowId);
+    if (flow === null) return this.legLost('b', 'connection closed before the call was bridged');
+    if (flow.reliable) this.s.watchFlow(flowId, this);
+  }
+
+  /** A watched connection closed: the side it carried is gone (a crashed softphone, a closed browser tab). */
+  flowClosed(flowId: string): void {
+    if (this.ended) return;
+    if (flowId === this.txn.flow.id) return this.legLost('a', 'connection closed');
+    const b = this.bLeg?.target;
+    if (b !== undefined && 'flowId' in b && b.flowId === flowId) this.legLost('b', 'connection closed');
+  }
+
+  /** A leg's peer is gone: the call ends with a BYE to the other leg only (nothing reaches the lost one). */
+  private legLost(side: Side, why: string): void {
+    if (this.ended) return;
+    this.log.info({ callSid: this.sid, lost: side === 'a' ? 'caller' : 'callee', why }, 'peer gone: call ended');
+    // Before the answer only the caller's connection is watched: closed while ringing, it can no longer CANCEL, so this is its CANCEL.
+    if (!this.answered) return this.callerCanceled('caller-lost');
+    this.hangUp(side === 'a' ? 'caller-lost' : 'callee-lost', 'completed', side);
   }
 
   /** Ends an unanswered call with a final response (and a Warning saying why, RFC 3261 §20.43). */
@@ -308,6 +347,7 @@ export class Call {
   /** A request inside one of the call's dialogs (the engine found it by our tag). */
   onDialogRequest(side: Side, request: SipRequest, txn: ServerTransaction): void {
     const dialog = side === 'a' ? this.aDialog : (this.bLeg?.dialog ?? null);
+    const otherSide: Side = side === 'a' ? 'b' : 'a';
     const other = side === 'a' ? (this.bLeg?.dialog ?? null) : this.aDialog;
     if (dialog === null || this.ended) return txn.respond(createResponse(request, 481));
     const seq = cseqOf(request)?.seq ?? 0;
@@ -340,9 +380,17 @@ export class Call {
         if (r.body.length > 0) setBody(res, r.body, contentType ?? 'application/sdp');
         if (request.method === 'INVITE' || request.method === 'UPDATE') res.headers.set('Contact', this.s.contactFor(txn.flow.protocol));
         txn.respond(res);
+        // §12.2.1.2: the other peer no longer has its dialog (481) or is unreachable (408).
+        if (responseEndsDialog(r.status)) this.legLost(otherSide, `${request.method} answered ${r.status}`);
       },
-      onTimeout: () => txn.respond(createResponse(request, 408)),
-      onTransportError: () => txn.respond(createResponse(request, 503)),
+      onTimeout: () => {
+        txn.respond(createResponse(request, 408));
+        this.legLost(otherSide, `${request.method} not answered`);
+      },
+      onTransportError: () => {
+        txn.respond(createResponse(request, 503));
+        this.legLost(otherSide, `${request.method} could not be sent`);
+      },
     });
   }
 
@@ -368,7 +416,7 @@ export class Call {
 
   // ---------------------------------------------------------------- ending
 
-  /** Hangs up an answered call: BYE to the legs that did not send one. */
+  /** Hangs up an answered call: BYE to the legs that did not send one (`by`: the side that did, or that is gone). */
   private hangUp(reason: string, status: CallRecordStatus, by?: Side): void {
     if (this.ended) return;
     if (by !== 'b') this.bLeg?.bye();
@@ -386,6 +434,7 @@ export class Call {
     this.ended = true;
     if (this.timeLimit !== null) clearTimeout(this.timeLimit);
     if (this.ackTimer !== null) clearTimeout(this.ackTimer);
+    this.keepalive?.stop();
     this.dial?.cancel();
     this.s.dialogs.delete(this.aTag);
     const bTag = this.bLeg?.dialog?.state.localTag;

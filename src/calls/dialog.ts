@@ -32,6 +32,15 @@ export interface DialogState {
   flowId: string | null;
 }
 
+/**
+ * §12.2.1.2: a 481 or a 408 to a request inside a dialog means the peer no
+ * longer has it (or cannot be reached): the UAC SHOULD terminate the dialog.
+ * A timeout counts as a 408 (§8.1.3.1).
+ */
+export function responseEndsDialog(status: number): boolean {
+  return status === 481 || status === 408;
+}
+
 function withoutTag(na: NameAddr): string {
   const params = new Map(na.params);
   params.delete('tag');

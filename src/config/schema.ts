@@ -129,6 +129,16 @@ export const configSchema = z
         apiQueueMs: z.number().int().min(0).max(60_000).default(0),
       })
       .default({ leaseTtlMs: 30_000, apiQueueMs: 0 }),
+    /** Calls in progress (src/calls/). */
+    calls: z
+      .object({
+        /**
+         * Seconds between the in-dialog OPTIONS that check each answered leg's
+         * peer is still there (a 408, a 481 or no answer ends the call); 0 = no probes.
+         */
+        keepaliveInterval: z.number().min(0).max(86_400).default(30),
+      })
+      .default({ keepaliveInterval: 30 }),
   })
   .superRefine((cfg, ctx) => {
     const accounts = new Set(cfg.accounts.map((a) => a.sid));

@@ -1,13 +1,16 @@
 /**
  * A gate that tells an observer the outcome of every acquire (metrics:
- * granted, refused, leases found expired), and otherwise passes everything
- * through. Wrapping the gate once, where the server builds it, counts every
- * user alike: REST requests now, calls later.
+ * granted, refused, leases found expired) and of every release (a lease
+ * removed, or none there: released twice, or expired first), and otherwise
+ * passes everything through. Wrapping the gate once, where the server builds
+ * it, counts every user alike: REST requests and calls.
  */
 import type { AcquireResult, ConcurrencyGate } from './gate.js';
 
 export interface GateObserver {
   acquired(account: string, resourceType: string, result: AcquireResult): void;
+  /** `removed`: this release removed a live lease (false: there was none to remove). */
+  released(account: string, resourceType: string, removed: boolean): void;
 }
 
 export class ObservedGate implements ConcurrencyGate {
@@ -27,8 +30,10 @@ export class ObservedGate implements ConcurrencyGate {
     return result;
   }
 
-  release(account: string, resourceType: string, sessionId: string): Promise<boolean> {
-    return this.inner.release(account, resourceType, sessionId);
+  async release(account: string, resourceType: string, sessionId: string): Promise<boolean> {
+    const removed = await this.inner.release(account, resourceType, sessionId);
+    this.observer.released(account, resourceType, removed);
+    return removed;
   }
 
   renew(account: string, resourceType: string, sessionId: string, ttlMs?: number): Promise<boolean> {

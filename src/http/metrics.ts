@@ -10,20 +10,24 @@ export class Metrics {
   readonly sipMalformed = new Counter({ name: 'herald_sip_malformed_total', help: 'SIP messages that could not be parsed or framed', registers: [this.registry] });
   readonly sipRejected = new Counter({ name: 'herald_sip_rejected_total', help: 'Requests refused by the router, by status', labelNames: ['status'] as const, registers: [this.registry] });
   // The concurrency gate, per account and resource type (`calls`, `api:Presence`…; src/gate/resources.ts).
-  readonly gateGranted = new Counter({ name: 'herald_gate_granted_total', help: 'Gate acquires granted by this node', labelNames: ['account', 'resource'] as const, registers: [this.registry] });
-  readonly gateRefused = new Counter({
-    name: 'herald_gate_refused_total',
-    help: 'Gate acquires refused by this node (a queued REST request may count several before it gets a slot or a 429)',
-    labelNames: ['account', 'resource'] as const,
-    registers: [this.registry],
-  });
-  readonly gateExpired = new Counter({
-    name: 'herald_gate_expired_total',
-    help: 'Leases an acquire of this node found expired and removed: their holder never released them (crashed, or lost the store)',
-    labelNames: ['account', 'resource'] as const,
-    registers: [this.registry],
-  });
-  readonly apiThrottled = new Counter({ name: 'herald_api_throttled_total', help: 'REST requests answered 429 (limits.api)', labelNames: ['account', 'resource'] as const, registers: [this.registry] });
+  readonly gateGranted = this.perAccountResource('herald_gate_granted_total', 'Gate acquires granted by this node');
+  readonly gateRefused = this.perAccountResource(
+    'herald_gate_refused_total',
+    'Gate acquires refused by this node (a queued REST request may count several before it gets a slot or a 429)',
+  );
+  readonly gateExpired = this.perAccountResource(
+    'herald_gate_expired_total',
+    'Leases an acquire of this node found expired and removed: their holder never released them (crashed, or lost the store)',
+  );
+  readonly gateReleased = this.perAccountResource(
+    'herald_gate_released_total',
+    'Gate releases by this node that gave a live lease back (with granted_total: one each per call or REST request that ended)',
+  );
+  readonly gateReleaseMissed = this.perAccountResource(
+    'herald_gate_release_missed_total',
+    'Gate releases by this node that found no lease: released before (a double release) or expired first (renewals failed)',
+  );
+  readonly apiThrottled = this.perAccountResource('herald_api_throttled_total', 'REST requests answered 429 (limits.api)');
 
   constructor(live: { connections: () => number; serverTransactions: () => number; clientTransactions: () => number }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
@@ -41,8 +45,8 @@ export class Metrics {
   }
 
   /**
-   * The gate the server hands out, counted here: granted, refused and expired
-   * per account and resource type, and `herald_gate_in_use`, read from the
+   * The gate the server hands out, counted here: granted, refused, expired,
+   * released and release-missed per account and resource type, and `herald_gate_in_use`, read from the
    * gate at each scrape (with Redis: the whole cluster's leases) for every
    * account and resource type this node has acquired for.
    */
@@ -72,7 +76,13 @@ export class Metrics {
         (result.granted ? this.gateGranted : this.gateRefused).inc(labels);
         if (result.expired > 0) this.gateExpired.inc(labels, result.expired);
       },
+      released: (account, resource, removed) => (removed ? this.gateReleased : this.gateReleaseMissed).inc({ account, resource }),
     });
+  }
+
+  /** A counter labelled `account` and `resource`, in this registry (field initializers run after `registry`'s). */
+  private perAccountResource(name: string, help: string): Counter<'account' | 'resource'> {
+    return new Counter({ name, help, labelNames: ['account', 'resource'] as const, registers: [this.registry] });
   }
 
   /**

@@ -3,7 +3,10 @@
  * (issue 5): a double BYE, a BYE crossing the callee's BYE, and a CANCEL
  * crossing the callee's 200. A raw UDP trunk caller drives each race against
  * a real `herald serve`; a SIP.js device of alice answers. After each one the
- * account's `calls` usage is back to 0 and the next call is admitted.
+ * account's `calls` usage is back to 0 and, the limit being 1, the next call
+ * is admitted: the slot really came back. The same races at volume (sipp on
+ * both sides, 30 calls each, crossings counted, memory and Redis) are in
+ * gate-races-sipp.test.ts.
  */
 import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';

@@ -2,7 +2,8 @@
  * The account the call and cluster tests configure (not the default
  * config's demo account): its identifiers, a config file with one
  * application, a number and a trunk from 127.0.0.1, and polling of its
- * calls in use through the REST Usage endpoint.
+ * calls in use through the REST Usage endpoint, and its `calls` slot
+ * counters on /metrics.
  */
 import type { HeraldProcess } from './herald-process.js';
 
@@ -59,4 +60,27 @@ export async function callsInUseBecomes(node: HeraldProcess, n: number, ms = 10_
     if (Date.now() - start > ms) throw new Error(`calls in use stayed ${now}, expected ${n}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+export interface CallSlotCounters {
+  granted: number;
+  released: number;
+  /** Releases that found no lease: a double release, or one after the lease expired. */
+  missed: number;
+  expired: number;
+}
+
+/** The gate counters of the account's `calls` slots on a node's /metrics (0 for a series not there yet). */
+export async function callSlotCounters(node: HeraldProcess): Promise<CallSlotCounters> {
+  const text = await (await fetch(`http://127.0.0.1:${node.listeners.http!.port}/metrics`)).text();
+  const value = (name: string): number => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(`account="${ACCOUNT}"`) && l.includes('resource="calls"'));
+    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  return {
+    granted: value('herald_gate_granted_total'),
+    released: value('herald_gate_released_total'),
+    missed: value('herald_gate_release_missed_total'),
+    expired: value('herald_gate_expired_total'),
+  };
 }
