@@ -25,12 +25,12 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { startHerald } from '../test/helpers/herald-process.js';
-import { run } from '../test/helpers/run.js';
+import { canPin as pin, cpuSeconds, LOAD_CORE, onCore, runOnCore, SERVER_CORE, sippOutcome, type SippOutcome } from './bench-process.js';
 
 const rates = (process.argv[2] ?? '2000,3000,4000,5000,6000,8000,10000,12000').split(',').map(Number);
 const seconds = Number(process.argv[3] ?? 15);
@@ -48,7 +48,6 @@ const kamailioCfg = join(ROOT, 'bench', 'kamailio', 'kamailio.cfg');
 const DOMAIN = 'demo.sip.localhost';
 const MAX_FAILED_PERCENT = 0.1;
 const MIN_MEDIAN_SHARE = 0.95;
-const pin = spawnSync('taskset', ['--version']).status === 0;
 const dir = mkdtempSync(join(tmpdir(), 'herald-bench-register-'));
 
 const password = (i: number) => `secret-user${i}`;
@@ -82,41 +81,12 @@ interface Server {
   stop(): Promise<void>;
 }
 
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-/** CPU seconds (user + system) used so far by `root` and every process below it. */
-function cpuSeconds(root: number): number {
-  const procs = new Map<number, { ppid: number; ticks: number }>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // Fields after "(comm)": state ppid … utime(14) stime(15), numbered from pid = 1.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    procs.set(Number(entry), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
-  }
-  let ticks = 0;
-  for (const [pid, p] of procs) {
-    for (let q: number | undefined = pid; q !== undefined && q > 1; q = procs.get(q)?.ppid) {
-      if (q === root) {
-        ticks += p.ticks;
-        break;
-      }
-    }
-  }
-  return ticks / CLK_TCK;
-}
-
 async function startHeraldServer(): Promise<Server> {
   const herald = await startHerald({
     config: heraldConfig(),
     // BENCH_HERALD_NODE_OPTIONS reaches Herald only (e.g. an --import hook that profiles it).
     env: { HERALD_LOG_LEVEL: 'warn', HERALD_SIP_TCP: 'off', HERALD_SIP_WS: 'off', ...(process.env.BENCH_HERALD_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_HERALD_NODE_OPTIONS } : {}) },
-    pinCpu: pin ? '0' : undefined,
+    pinCpu: pin ? SERVER_CORE : undefined,
   });
   return {
     target: `127.0.0.1:${herald.listeners.udp!.port}`,
@@ -171,7 +141,8 @@ async function startKamailio(stateless: boolean): Promise<Server> {
   const args = ['-DD', '-E', '-f', kamailioCfg, '-l', `udp:127.0.0.1:${port}`, '-m', '1024', '-M', '16', '-A', `NUSERS=${users}`, '-A', `CHILDREN=${kamailioChildren}`];
   if (stateless) args.push('-A', 'STATELESS');
   args.push(...kamailioArgs);
-  const proc = pin ? spawn('taskset', ['-c', '0', 'kamailio', ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn('kamailio', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const [cmd, argv] = onCore(SERVER_CORE, 'kamailio', args);
+  const proc = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((res) => proc.once('exit', () => res()));
@@ -188,17 +159,9 @@ async function startKamailio(stateless: boolean): Promise<Server> {
   return { target: `127.0.0.1:${port}`, pid: proc.pid as number, stop };
 }
 
-interface Result {
+interface Result extends SippOutcome {
   server: string;
   offered: number;
-  median: number;
-  min: number;
-  max: number;
-  ok: number;
-  failed: number;
-  failedPercent: number;
-  /** REGISTERs sipp sent again because no answer came within 500 ms (or 1 s, 2 s …). */
-  retransmissions: number;
   /** server CPU time per successful registration over the measured run, µs. */
   cpuMicros: number;
   sustained: boolean;
@@ -209,7 +172,7 @@ function sipp(target: string, k: number, rate: number, calls: number, stat: stri
   args.push('-l', String(rate * 20), '-buff_size', '4194304', '-t', 'u1', '-i', `127.0.0.${k + 1}`, '-p', '0', '-nostdin', '-timeout', '120s');
   if (stat !== null) args.push('-trace_stat', '-stf', stat, '-fd', '1');
   args.push(target);
-  return pin ? run('taskset', ['-c', '1', 'sipp', ...args], { timeoutMs: 300000 }) : run('sipp', args, { timeoutMs: 300000 });
+  return runOnCore(LOAD_CORE, 'sipp', args);
 }
 
 async function measure(name: string, rate: number): Promise<Result> {
@@ -222,34 +185,13 @@ async function measure(name: string, rate: number): Promise<Result> {
     const cpu0 = cpuSeconds(server.pid);
     const results = await Promise.all(stats.map((stat, k) => sipp(server.target, k, perProcess, perProcess * seconds, stat)));
     const cpu = cpuSeconds(server.pid) - cpu0;
-    const ok = results.reduce((n, r) => n + Number(/Successful call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.stdout)?.[1] ?? 0), 0);
-    const failed = results.reduce((n, r) => n + Number(/Failed call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.stdout)?.[1] ?? 0), 0);
-    // Per-second successful registrations summed over the sipp processes; the steady state drops the first and last second.
-    let retransmissions = 0;
-    const columns = stats.map((f) => {
-      const lines = readFileSync(f, 'utf8').trim().split('\n');
-      const header = (lines[0] as string).split(';');
-      const col = header.indexOf('SuccessfulCall(P)');
-      // sipp's own retransmissions of unanswered REGISTERs (cumulative column, last line).
-      retransmissions += Number(lines[lines.length - 1]?.split(';')[header.indexOf('Retransmissions(C)')] ?? 0);
-      return lines.slice(1).map((l) => Number(l.split(';')[col]));
-    });
-    const perSecond = (columns[0] ?? []).map((_, i) => columns.reduce((n, c) => n + (c[i] ?? 0), 0)).filter((n) => n > 0);
-    const steady = perSecond.slice(1, -1).sort((a, b) => a - b);
-    const median = steady[Math.floor(steady.length / 2)] ?? 0;
-    const failedPercent = ok + failed === 0 ? 100 : (100 * failed) / (ok + failed);
+    const outcome = sippOutcome(results, stats);
     return {
       server: name,
       offered: rate,
-      median,
-      min: steady[0] ?? 0,
-      max: steady[steady.length - 1] ?? 0,
-      ok,
-      failed,
-      failedPercent: Number(failedPercent.toFixed(3)),
-      retransmissions,
-      cpuMicros: ok === 0 ? 0 : Math.round((cpu * 1e6) / ok),
-      sustained: failedPercent < MAX_FAILED_PERCENT && median >= MIN_MEDIAN_SHARE * rate,
+      ...outcome,
+      cpuMicros: outcome.ok === 0 ? 0 : Math.round((cpu * 1e6) / outcome.ok),
+      sustained: outcome.failedPercent < MAX_FAILED_PERCENT && outcome.median >= MIN_MEDIAN_SHARE * rate,
     };
   } finally {
     await server.stop();

@@ -6,24 +6,18 @@
  *   P gate:{account}:{resourceType}   zset   session id → expiry
  *
  * (P = prefix, `herald:` by default; {x} with `%`, `:` and newline
- * percent-encoded as in the other Redis stores). Acquire and renew are Lua
- * scripts (redis-gate-scripts.ts); release is a plain ZREM, which is atomic
- * and idempotent by itself (removing an absent member removes nothing), and
+ * percent-encoded as in the other Redis stores). Every operation is an item
+ * of one Lua script (redis-gate-scripts.ts) that purges, counts and writes
+ * atomically; the items a node issues in one tick share one EVALSHA
+ * (redis-lease-batch.ts), which is what lets one node's client carry
+ * tens of thousands of leases a second. A release is a ZREM, atomic and
+ * idempotent by itself (removing an absent member removes nothing), and
  * Redis deletes the set when its last member goes.
- *
- * Concurrent calls on one node-redis client are pipelined by the client, so a
- * busy node sends many acquires per round trip.
  */
 import { keyPart, type RedisCommander } from '../store/redis-client.js';
-import {
-  DEFAULT_LEASE_TTL_MS,
-  checkAcquireArgs,
-  checkTtl,
-  retryAfterFor,
-  type AcquireResult,
-  type ConcurrencyGate,
-} from './gate.js';
-import { ACQUIRE, RENEW, USAGE } from './redis-gate-scripts.js';
+import { DEFAULT_LEASE_TTL_MS, checkAcquireArgs, checkTtl, type AcquireResult, type ConcurrencyGate } from './gate.js';
+import { OP } from './redis-gate-scripts.js';
+import { LeaseBatch, type LeaseKeys } from './redis-lease-batch.js';
 
 export interface RedisGateOptions {
   /** Key prefix; default `herald:`. */
@@ -38,26 +32,22 @@ export interface RedisGateOptions {
   recordHighWater?: boolean;
 }
 
-function int(x: unknown): number {
-  if (typeof x === 'number') return x;
-  if (typeof x === 'bigint') return Number(x);
-  throw new Error(`unexpected reply from Redis: ${String(x)}`);
-}
-
 export class RedisConcurrencyGate implements ConcurrencyGate {
   readonly prefix: string;
   private readonly defaultTtlMs: number;
   private readonly recordHighWater: boolean;
+  private readonly batch: LeaseBatch;
 
   /** `client`: a connected node-redis client (see `connectRedis`); the gate does not close it. */
   constructor(
-    private readonly client: RedisCommander,
+    client: RedisCommander,
     options: RedisGateOptions = {},
   ) {
     this.prefix = options.prefix ?? 'herald:';
     this.defaultTtlMs = options.defaultTtlMs ?? DEFAULT_LEASE_TTL_MS;
     checkTtl(this.defaultTtlMs);
     this.recordHighWater = options.recordHighWater ?? false;
+    this.batch = new LeaseBatch(client, { recordHighWater: this.recordHighWater });
   }
 
   /** The sorted set of `account`/`resourceType` (tests and operators inspect it). */
@@ -72,25 +62,24 @@ export class RedisConcurrencyGate implements ConcurrencyGate {
 
   async acquire(account: string, resourceType: string, sessionId: string, limit: number, ttlMs = this.defaultTtlMs): Promise<AcquireResult> {
     checkAcquireArgs(sessionId, limit, ttlMs);
-    const keys = [this.key(account, resourceType)];
-    if (this.recordHighWater) keys.push(this.highWaterKey(account, resourceType));
-    const reply = await ACQUIRE.run(this.client, keys, [sessionId, String(limit), String(ttlMs)]);
-    if (!Array.isArray(reply) || reply.length !== 4) throw new Error('unexpected reply from the gate acquire script');
-    const [granted, expired, inUse, waitMs] = reply.map(int) as [number, number, number, number];
-    if (granted === 1) return { granted: true, expired };
-    return { granted: false, retryAfterSeconds: retryAfterFor(waitMs), inUse, limit, expired };
+    return this.batch.acquire(this.leaseKeys(account, resourceType), sessionId, limit, ttlMs);
   }
 
   async release(account: string, resourceType: string, sessionId: string): Promise<boolean> {
-    return int(await this.client.sendCommand(['ZREM', this.key(account, resourceType), sessionId])) === 1;
+    return (await this.batch.number(OP.release, this.leaseKeys(account, resourceType), sessionId)) === 1;
   }
 
   async renew(account: string, resourceType: string, sessionId: string, ttlMs = this.defaultTtlMs): Promise<boolean> {
     checkTtl(ttlMs);
-    return int(await RENEW.run(this.client, [this.key(account, resourceType)], [sessionId, String(ttlMs)])) === 1;
+    return (await this.batch.number(OP.renew, this.leaseKeys(account, resourceType), sessionId, ttlMs)) === 1;
   }
 
   async usage(account: string, resourceType: string): Promise<number> {
-    return int(await USAGE.run(this.client, [this.key(account, resourceType)], []));
+    return this.batch.number(OP.usage, this.leaseKeys(account, resourceType));
+  }
+
+  private leaseKeys(account: string, resourceType: string): LeaseKeys {
+    const set = this.key(account, resourceType);
+    return this.recordHighWater ? { set, highWater: this.highWaterKey(account, resourceType) } : { set };
   }
 }

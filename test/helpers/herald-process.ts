@@ -36,7 +36,13 @@ export function writeConfig(yaml: string): string {
 }
 
 export async function startHerald(
-  options: { env?: Record<string, string>; config?: string; timeoutMs?: number; /** taskset CPU list (benchmarks) */ pinCpu?: string | undefined } = {},
+  options: {
+    env?: Record<string, string>;
+    config?: string;
+    timeoutMs?: number;
+    /** taskset CPU list (benchmarks) */ pinCpu?: string | undefined;
+    /** node options before the script, e.g. `--cpu-prof` (benchmarks; NODE_OPTIONS refuses it) */ nodeArgs?: string[];
+  } = {},
 ): Promise<HeraldProcess> {
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
@@ -49,7 +55,7 @@ export async function startHerald(
     HERALD_LOG_LEVEL: 'info',
     ...(options.env ?? {}),
   };
-  const args = [join(ROOT, 'bin', 'herald.js'), 'serve'];
+  const args = [...(options.nodeArgs ?? []), join(ROOT, 'bin', 'herald.js'), 'serve'];
   if (options.config !== undefined) args.push('--config', options.config);
   const proc =
     options.pinCpu === undefined
