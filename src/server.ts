@@ -16,7 +16,6 @@ import { NO_MEDIA } from './media/media-counts.js';
 import { MediaEngine } from './media/media-engine.js';
 import { InstructionsClient } from './instructions/index.js';
 import { CallEngine } from './calls/call-engine.js';
-import { MemoryCallRecordStore, type CallRecordStore } from './calls/call-records.js';
 import type { PresenceSources } from './presence/snapshot.js';
 import { presenceCallbackPoster } from './presence/callback.js';
 import { LocalPresenceChanges, type PresenceChanges } from './presence/changes.js';
@@ -27,6 +26,9 @@ import { PresenceTracker } from './presence/tracker.js';
 import { Registrar } from './registrar/registrar.js';
 import { RequestRouter } from './router/request-router.js';
 import type { BindingStore } from './store/binding-store.js';
+import type { CallRecordLifetimes, CallRecordStore } from './store/call-record-store.js';
+import { MemoryCallRecordStore } from './store/memory-call-record-store.js';
+import { RedisCallRecordStore } from './store/redis-call-record-store.js';
 import { MemoryBindingStore } from './store/memory-binding-store.js';
 import { MemoryPresenceStore } from './store/memory-presence-store.js';
 import type { PresenceStore } from './store/presence-store.js';
@@ -57,6 +59,8 @@ export interface SharedStores {
   nonceCounter: SharedNonceCounter;
   /** The concurrency gate's leases (calls, REST requests), shared so limits hold across the cluster. */
   gate: ConcurrencyGate;
+  /** Call records, so that any node serves any node's calls. */
+  callRecords: CallRecordStore;
   close(): Promise<void>;
 }
 
@@ -70,6 +74,7 @@ export async function createHeraldServer(config: HeraldConfig, log: Log = silent
     presence: new RedisPresenceStore(redis),
     gate: new RedisConcurrencyGate(redis, { defaultTtlMs: config.settings.gate.leaseTtlMs }),
     subscriptions: new RedisSubscriptionStore(redis),
+    callRecords: new RedisCallRecordStore(redis, callRecordLifetimes(config)),
     changes,
     nonceCounter: new RedisNonceCounter(redis),
     close: async () => {
@@ -78,6 +83,11 @@ export async function createHeraldServer(config: HeraldConfig, log: Log = silent
     },
   };
   return new HeraldServer(config, log, shared);
+}
+
+/** A live record lasts one gate lease TTL without renewal (its call renews both on the same beat). */
+function callRecordLifetimes(config: HeraldConfig): CallRecordLifetimes {
+  return { liveTtlMs: config.settings.gate.leaseTtlMs, retentionMs: config.settings.callRecords.retention * 1000 };
 }
 
 export interface ReadyInfo {
@@ -99,7 +109,7 @@ export class HeraldServer {
   /** Slots per account and resource type: REST requests take `api:*` ones; the call engine takes a `calls` slot per call. */
   readonly gate: ConcurrencyGate;
   readonly calls: CallEngine;
-  readonly callRecords: CallRecordStore = new MemoryCallRecordStore();
+  readonly callRecords: CallRecordStore;
   private readonly instructions: InstructionsClient;
   readonly tracker: PresenceTracker;
   readonly subscriptions: PresenceSubscriptions;
@@ -147,6 +157,7 @@ export class HeraldServer {
     this.router = new RequestRouter(log, { rejected: (status) => this.metrics.sipRejected.inc({ status }) });
     this.transactions = new TransactionLayer(this.transport, this.router, { timers: sip.timers, logger: log });
     this.bindings = shared?.bindings ?? new MemoryBindingStore();
+    this.callRecords = shared?.callRecords ?? new MemoryCallRecordStore(callRecordLifetimes(config));
     const presenceStore = shared?.presence ?? new MemoryPresenceStore();
     this.instructions = new InstructionsClient({ userAgent: `Herald/${VERSION}`, log });
     const sources: PresenceSources = {

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { BEARER_CHALLENGE } from '../auth/bearer.js';
 import type { ConfigFile } from '../config/schema.js';
-import type { ConcurrencyGate } from '../gate/gate.js';
+import { DEFAULT_LEASE_TTL_MS, type ConcurrencyGate } from '../gate/gate.js';
 import { holdLease } from '../gate/hold-lease.js';
 import { CALLS } from '../gate/resources.js';
 import type { InstructionsClient } from '../instructions/index.js';
@@ -28,9 +28,10 @@ import type { ServerTransaction } from '../transaction/types.js';
 import { heraldContact } from '../transport/contact-target.js';
 import type { Flow, Transport } from '../transport/types.js';
 import { Call } from './call.js';
-import type { CallRecordStore } from './call-records.js';
+import type { CallRecordStore } from '../store/call-record-store.js';
 import type { CallServices, DialogEntry } from './call-services.js';
 import { CallerIdentifier } from './caller.js';
+import { CallRecordKeeper } from './call-record-keeper.js';
 
 export interface CallEngineOptions {
   config: Pick<ConfigFile, 'accounts' | 'trunks'>;
@@ -44,7 +45,7 @@ export interface CallEngineOptions {
   publicHost: string;
   log: Log;
   t1: number;
-  /** Lease lifetime of a call's slot, ms (renewed while the call lives). */
+  /** Lease lifetime of a call's slot, ms (renewed while the call lives); live call records are renewed on the same beat. */
   leaseTtlMs?: number;
   /** A client's presence may have changed (it entered or left a call). */
   presenceChanged(accountSid: string, identity: string): void;
@@ -69,7 +70,7 @@ export class CallEngine {
       transport: o.transport,
       instructions: o.instructions,
       presence: o.presence,
-      records: o.records,
+      keepRecords: () => new CallRecordKeeper(o.records, (o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS) / 3, o.log),
       dialogs: this.dialogs,
       nodeId: o.nodeId,
       publicHost: o.publicHost,

@@ -9,8 +9,8 @@ import type { Log } from '../log.js';
 import type { PresenceSources } from '../presence/snapshot.js';
 import type { TransactionLayer } from '../transaction/transaction-layer.js';
 import type { Protocol, Transport } from '../transport/types.js';
-import type { CallRecordStore } from './call-records.js';
 import type { Call } from './call.js';
+import type { CallRecordKeeper } from './call-record-keeper.js';
 
 export interface DialogEntry {
   call: Call;
@@ -22,7 +22,8 @@ export interface CallServices {
   transport: Pick<Transport, 'flow' | 'viaSentBy'>;
   instructions: InstructionsClient;
   presence: PresenceSources;
-  records: CallRecordStore;
+  /** A keeper for one call's records (renewed while the call lives). */
+  keepRecords(): CallRecordKeeper;
   /** Dialogs of live calls by Herald's tag. */
   dialogs: Map<string, DialogEntry>;
   nodeId: string;

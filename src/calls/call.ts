@@ -30,12 +30,13 @@ import { setBody } from '../sip/message.js';
 import { createResponse, heraldWarning } from '../sip/response.js';
 import { cseqOf } from '../sip/fields.js';
 import { IGNORE_OUTCOME, type ServerTransaction } from '../transaction/types.js';
-import type { CallRecord, CallRecordStatus } from './call-records.js';
+import type { CallRecord, CallRecordStatus } from '../store/call-record-store.js';
 import { Dial, type DialOutcome } from './dial.js';
 import { Dialog } from './dialog.js';
 import type { IdentifiedCall } from './caller.js';
 import type { CallServices } from './call-services.js';
 import type { OutboundLeg } from './outbound-leg.js';
+import type { CallRecordKeeper } from './call-record-keeper.js';
 import { dialTargets } from './dial-targets.js';
 
 type Side = 'a' | 'b';
@@ -76,6 +77,7 @@ export class Call {
   private busy: Array<{ accountSid: string; identity: string }> = [];
   private record: CallRecord;
   private legRecord: CallRecord | null = null;
+  private readonly records: CallRecordKeeper;
   private endedResolve!: () => void;
   /** Resolves when the call has ended. */
   readonly finished: Promise<void>;
@@ -92,6 +94,7 @@ export class Call {
     this.lateOffer = init.invite.body.length === 0;
     this.startedAt = this.s.now();
     this.finished = new Promise((r) => (this.endedResolve = r));
+    this.records = init.services.keepRecords();
     const caller = init.identified.caller;
     this.params = callParameters({
       callSid: this.sid,
@@ -404,8 +407,7 @@ export class Call {
   }
 
   private saveRecord(): void {
-    const records = [this.record, ...(this.legRecord !== null ? [this.legRecord] : [])];
-    for (const r of records) this.s.records.put({ ...r }).catch((err: unknown) => this.log.error({ err, callSid: r.sid }, 'writing a call record failed'));
+    this.records.save([this.record, ...(this.legRecord !== null ? [this.legRecord] : [])]);
   }
 
   private status(event: StatusEvent, duration?: number, finalStatus?: CallRecordStatus): void {

@@ -129,6 +129,8 @@ export const configSchema = z
         apiQueueMs: z.number().int().min(0).max(60_000).default(0),
       })
       .default({ leaseTtlMs: 30_000, apiQueueMs: 0 }),
+    /** Call records (`GET …/Calls`): how long a finished call's record is kept, seconds. A live one lasts as long as its call (renewed like its gate lease). */
+    callRecords: z.object({ retention: z.number().int().min(1).max(31_536_000).default(86_400) }).default({ retention: 86_400 }),
   })
   .superRefine((cfg, ctx) => {
     const accounts = new Set(cfg.accounts.map((a) => a.sid));

@@ -29,7 +29,7 @@ import {
 import type { ConcurrencyGate } from '../gate/gate.js';
 import type { Log } from '../log.js';
 import { apiGate, restResourceOf, type GateSettings } from './api-gate.js';
-import type { CallRecordStore } from '../calls/call-records.js';
+import type { CallRecordStore } from '../store/call-record-store.js';
 import { readPresence, type PresenceSnapshot } from '../presence/snapshot.js';
 import { callsApi } from './calls-api.js';
 import { basicAuth, principalOf } from './basic-auth.js';
