@@ -32,6 +32,7 @@ import type { CallRecordStore } from '../store/call-record-store.js';
 import type { CallServices, DialogEntry } from './call-services.js';
 import { CallerIdentifier } from './caller.js';
 import { CallRecordKeeper } from './call-record-keeper.js';
+import { outboundTrunks } from './outbound-trunk.js';
 
 export interface CallEngineOptions {
   config: Pick<ConfigFile, 'accounts' | 'trunks'>;
@@ -65,6 +66,7 @@ export class CallEngine {
   constructor(private readonly o: CallEngineOptions) {
     this.now = o.now ?? Date.now;
     this.identifier = new CallerIdentifier(o.config, this.now);
+    const trunks = outboundTrunks(o.config.trunks);
     this.services = {
       transactions: o.transactions,
       transport: o.transport,
@@ -73,6 +75,7 @@ export class CallEngine {
       keepRecords: () => new CallRecordKeeper(o.records, (o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS) / 3, o.log),
       dialogs: this.dialogs,
       nodeId: o.nodeId,
+      outboundTrunk: (accountSid) => trunks.get(accountSid) ?? null,
       publicHost: o.publicHost,
       log: o.log,
       t1: o.t1,

@@ -11,6 +11,7 @@ import type { TransactionLayer } from '../transaction/transaction-layer.js';
 import type { Protocol, Transport } from '../transport/types.js';
 import type { Call } from './call.js';
 import type { CallRecordKeeper } from './call-record-keeper.js';
+import type { OutboundTrunk } from './outbound-trunk.js';
 
 export interface DialogEntry {
   call: Call;
@@ -27,6 +28,8 @@ export interface CallServices {
   /** Dialogs of live calls by Herald's tag. */
   dialogs: Map<string, DialogEntry>;
   nodeId: string;
+  /** Where an account's `<Number>` goes; null without an outbound trunk. */
+  outboundTrunk(accountSid: string): OutboundTrunk | null;
   publicHost: string;
   log: Log;
   /** T1, ms (the 2xx ACK wait is 64·T1). */

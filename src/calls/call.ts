@@ -184,7 +184,7 @@ export class Call {
   /** A `<Dial>`: rings, bridges, and returns what the `action` URL says to do next (null: go on with the next verb). */
   private async runDial(verb: DialVerb, docUrl: string): Promise<{ verbs: readonly Verb[]; url: string } | null | 'ended'> {
     const targets = await dialTargets(this.s, this.account, verb, {
-      fromUser: verb.callerId ?? this.init.identified.fromUser,
+      callerUser: this.init.identified.fromUser,
       body: this.invite.body.length > 0 ? { type: this.invite.headers.get('content-type') ?? 'application/sdp', bytes: this.invite.body } : undefined,
     });
     if (this.ended) return 'ended';
@@ -192,6 +192,7 @@ export class Call {
       legs: targets.legs,
       timeout: verb.timeout,
       busyWithoutRinging: targets.busy,
+      unreachable: targets.unreachable,
       onRinging: (_leg, r) => this.ringing(r),
     });
     this.dial = dial;

@@ -4,6 +4,7 @@
  * so a typo stops the start instead of failing the first call.
  */
 import { z } from 'zod';
+import { parseUri } from '../sip/uri.js';
 
 const hex32 = (prefix: string) =>
   z.string().regex(new RegExp(`^${prefix}[0-9a-f]{32}$`), `must be "${prefix}" followed by 32 lower-case hex digits`);
@@ -13,6 +14,26 @@ const url = z.string().url('must be an absolute http(s) URL').refine((u) => /^ht
 const cidr = z
   .string()
   .regex(/^(\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?|[0-9a-fA-F:]+(\/\d{1,3})?)$/, 'must be an IP address or CIDR (e.g. 192.0.2.0/24)');
+
+/** A carrier's address as a SIP URI without a user part; the transport, if named, one Herald can open (not ws/wss). */
+function isCarrierUri(text: string): boolean {
+  const u = parseUri(text);
+  if (!u.ok || u.uri.kind !== 'sip' || u.uri.user !== null) return false;
+  const transport = u.uri.params.get('transport');
+  return transport === undefined || (typeof transport === 'string' && ['udp', 'tcp', 'tls'].includes(transport.toLowerCase()));
+}
+
+/** Where `<Dial><Number>` goes for the trunk's account (README "Configuration"). */
+export const outboundTrunkSchema = z
+  .object({
+    uri: z.string().refine(isCarrierUri, 'must be a SIP URI without a user part, e.g. "sip:carrier.example:5060;transport=udp" (transport udp, tcp or tls)'),
+    /** Digest credentials for the carrier's 401/407 (RFC 3261 §22.2). */
+    username: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    /** The From user when the `<Dial>` names no callerId (default: the caller). */
+    callerId: z.string().regex(/^[A-Za-z0-9+._~-]+$/, 'must be a phone number or a plain SIP user name').optional(),
+  })
+  .refine((o) => (o.username === undefined) === (o.password === undefined), { message: 'username and password go together', path: ['password'] });
 
 export const applicationSchema = z.object({
   sid: hex32('AP'),
@@ -76,6 +97,7 @@ export const configSchema = z
           name: z.string().min(1),
           account: hex32('AC'),
           from: z.array(cidr).min(1),
+          outbound: outboundTrunkSchema.optional(),
         }),
       )
       .default([]),
@@ -150,3 +172,4 @@ export const configSchema = z
 export type ConfigFile = z.infer<typeof configSchema>;
 export type AccountConfig = z.infer<typeof accountSchema>;
 export type ApplicationConfig = z.infer<typeof applicationSchema>;
+export type OutboundTrunkConfig = z.infer<typeof outboundTrunkSchema>;

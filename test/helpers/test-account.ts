@@ -21,6 +21,10 @@ export interface AccountYamlOptions {
   presenceCallback?: string;
   calls?: number;
   devicesPerClient?: number;
+  /** The trunk's `outbound` section as a YAML flow mapping, e.g. `{ uri: "sip:127.0.0.1:5070" }`. */
+  trunkOutbound?: string;
+  /** YAML lines appended to the account as they are (sipDomain, credentials…), each indented 4 spaces. */
+  accountExtra?: string;
   /** Top-level YAML appended as is (gate, drainTimeout…). */
   extra?: string;
 }
@@ -41,7 +45,7 @@ ${o.voiceFallbackUrl !== undefined ? `        voiceFallbackUrl: "${o.voiceFallba
     authToken: ${AUTH_TOKEN}
     apiKeys: [{ sid: ${KEY}, secret: ${SECRET} }]
     limits: { calls: ${o.calls ?? 10}, api: 20, devicesPerClient: ${o.devicesPerClient ?? 10} }
-${o.presenceCallback !== undefined ? `    presenceCallback: "${o.presenceCallback}"\n` : ''}${app}${o.voiceUrl === undefined ? '' : `trunks:\n  - { name: test-trunk, account: ${ACCOUNT}, from: ["127.0.0.1/32"] }\n`}${o.extra ?? ''}
+${o.presenceCallback !== undefined ? `    presenceCallback: "${o.presenceCallback}"\n` : ''}${o.accountExtra ?? ''}${app}${o.voiceUrl === undefined ? '' : `trunks:\n  - { name: test-trunk, account: ${ACCOUNT}, from: ["127.0.0.1/32"]${o.trunkOutbound !== undefined ? `, outbound: ${o.trunkOutbound}` : ''} }\n`}${o.extra ?? ''}
 `;
 }
 
