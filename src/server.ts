@@ -159,7 +159,7 @@ export class HeraldServer {
     this.bindings = shared?.bindings ?? new MemoryBindingStore();
     this.callRecords = shared?.callRecords ?? new MemoryCallRecordStore(callRecordLifetimes(config));
     const presenceStore = shared?.presence ?? new MemoryPresenceStore();
-    this.instructions = new InstructionsClient({ userAgent: `Herald/${VERSION}`, log });
+    this.instructions = new InstructionsClient({ userAgent: `Herald/${VERSION}`, log, timeoutMs: config.settings.webhooks.timeout * 1000 });
     const sources: PresenceSources = {
       bindings: this.bindings,
       presence: presenceStore,
@@ -237,6 +237,11 @@ export class HeraldServer {
       log,
       t1: this.transactions.settings.t1,
       leaseTtlMs: config.settings.gate.leaseTtlMs,
+      digestCallers: {
+        bindings: this.bindings,
+        nodeId: config.nodeId,
+        authorize: (request, identity, host, source, local) => this.registrar.authorize(request, identity, host, source, local),
+      },
       presenceChanged: (accountSid, identity) => this.tracker.changed(accountSid, identity),
     });
     this.router.handle('INVITE', this.calls.handleInvite, { forwards: true });

@@ -30,7 +30,7 @@ import type { Flow, Transport } from '../transport/types.js';
 import { Call } from './call.js';
 import type { CallRecordStore } from '../store/call-record-store.js';
 import type { CallServices, DialogEntry } from './call-services.js';
-import { CallerIdentifier } from './caller.js';
+import { CallerIdentifier, type DigestCallers } from './caller.js';
 import { CallRecordKeeper } from './call-record-keeper.js';
 import { outboundTrunks } from './outbound-trunk.js';
 
@@ -48,6 +48,8 @@ export interface CallEngineOptions {
   t1: number;
   /** Lease lifetime of a call's slot, ms (renewed while the call lives); live call records are renewed on the same beat. */
   leaseTtlMs?: number;
+  /** Digest users placing calls (their bindings, the registrar's check); without it they are not recognised. */
+  digestCallers?: DigestCallers;
   /** A client's presence may have changed (it entered or left a call). */
   presenceChanged(accountSid: string, identity: string): void;
   /** A call was refused for want of a slot (metrics). */
@@ -65,7 +67,7 @@ export class CallEngine {
 
   constructor(private readonly o: CallEngineOptions) {
     this.now = o.now ?? Date.now;
-    this.identifier = new CallerIdentifier(o.config, this.now);
+    this.identifier = new CallerIdentifier(o.config, o.digestCallers ?? null, this.now);
     const trunks = outboundTrunks(o.config.trunks);
     this.services = {
       transactions: o.transactions,
@@ -131,8 +133,9 @@ export class CallEngine {
   }
 
   private async startCall(request: SipRequest, txn: ServerTransaction): Promise<void> {
-    const verdict = this.identifier.identify(request, txn.flow.remote.address);
+    const verdict = await this.identifier.identify(request, txn.flow);
     if (!verdict.ok) {
+      if (verdict.response !== undefined) return txn.respond(verdict.response);
       const res = createResponse(request, verdict.status, undefined);
       if (verdict.status === 401) res.headers.append('WWW-Authenticate', BEARER_CHALLENGE);
       res.headers.set('Warning', heraldWarning(verdict.reason));

@@ -58,7 +58,16 @@ export const accountSchema = z
       })
       .default({ calls: 10, api: 20, devicesPerClient: 10 }),
     sipDomain: z.string().regex(/^[A-Za-z0-9.-]+$/, 'must be a host name').optional(),
-    credentials: z.array(z.object({ username: z.string().regex(/^[A-Za-z0-9._~-]+$/, 'must be a plain user name'), password: z.string().min(1) })).default([]),
+    credentials: z
+      .array(
+        z.object({
+          username: z.string().regex(/^[A-Za-z0-9._~-]+$/, 'must be a plain user name'),
+          password: z.string().min(1),
+          /** The application of the calls this user places (a token's outgoing grant, for a Digest user); without it the user only registers and receives. */
+          outgoingApplication: hex32('AP').optional(),
+        }),
+      )
+      .default([]),
     presenceCallback: url.optional(),
     applications: z.array(applicationSchema).default([]),
     numbers: z.array(z.object({ number: z.string().regex(/^\+?[0-9]{3,15}$/, 'must be a phone number like +15550001111'), application: hex32('AP') })).default([]),
@@ -68,6 +77,11 @@ export const accountSchema = z
     acc.numbers.forEach((n, i) => {
       if (!apps.has(n.application)) {
         ctx.addIssue({ code: 'custom', path: ['numbers', i, 'application'], message: `no application ${n.application} in this account` });
+      }
+    });
+    acc.credentials.forEach((c, i) => {
+      if (c.outgoingApplication !== undefined && !apps.has(c.outgoingApplication)) {
+        ctx.addIssue({ code: 'custom', path: ['credentials', i, 'outgoingApplication'], message: `no application ${c.outgoingApplication} in this account` });
       }
     });
     if (acc.credentials.length > 0 && acc.sipDomain === undefined) {
@@ -151,6 +165,8 @@ export const configSchema = z
         apiQueueMs: z.number().int().min(0).max(60_000).default(0),
       })
       .default({ leaseTtlMs: 30_000, apiQueueMs: 0 }),
+    /** The application's webhooks (voiceUrl, fallback, action, Redirect): seconds to wait for an answer before it counts as failed (then the fallback). */
+    webhooks: z.object({ timeout: z.number().min(0.1).max(120).default(10) }).default({ timeout: 10 }),
     /** Call records (`GET …/Calls`): how long a finished call's record is kept, seconds. A live one lasts as long as its call (renewed like its gate lease). */
     callRecords: z.object({ retention: z.number().int().min(1).max(31_536_000).default(86_400) }).default({ retention: 86_400 }),
   })

@@ -10,15 +10,13 @@
  */
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import twilio from 'twilio';
 import { mintAccessToken } from '../../src/auth/access-token.js';
 import { AppServer } from '../integration/instructions/app-server.js';
 import { freeUdpPort } from '../helpers/free-port.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
-import { run, type RunResult } from '../helpers/run.js';
+import { sippUas, tracedInvite } from '../helpers/sipp-uas.js';
 import { placeCall, type PlacedCall } from '../helpers/sipjs-caller.js';
 import { ACCOUNT, APP, AUTH_TOKEN, accountYaml, callsInUseBecomes, KEY, SECRET } from '../helpers/test-account.js';
 import type { Phone } from '../helpers/sipjs-phone.js';
@@ -37,21 +35,6 @@ const dialNumber = (attrs: { callerId?: string; action?: string } = {}): string 
   r.dial({ timeout: 10, ...attrs }).number(CALLED);
   return r.toString();
 };
-
-/** sipp as the carrier on `port`, one call; its messages are traced to a file the test reads. */
-function carrier(port: number, scenario: string[], timeout = '30s'): { done: Promise<RunResult>; messages: () => string } {
-  const dir = mkdtempSync(join(tmpdir(), 'herald-carrier-'));
-  const done = run('sipp', [...scenario, '-i', '127.0.0.1', '-p', String(port), '-m', '1', '-timeout', timeout, '-timeout_error', '-nostdin', '-trace_msg', '-message_file', join(dir, 'messages.log')], { cwd: dir });
-  return { done, messages: () => readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => readFileSync(join(dir, f), 'utf8')).join('\n') };
-}
-
-/** The `n`th INVITE sipp received (0: the first), as it traced it. */
-function invite(messages: string, n = 0): string {
-  let at = -1;
-  for (let i = 0; i <= n; i++) at = messages.indexOf('INVITE sip:', at + 1);
-  expect(at, messages).to.be.greaterThan(-1);
-  return messages.slice(at, messages.indexOf('\n\n', at));
-}
 
 /**
  * Checks a Digest credentials line by RFC 7616 §3.4.1 (MD5, qop=auth), computed
@@ -98,13 +81,13 @@ describe('<Dial><Number> through the outbound trunk (sipp as the carrier)', func
 
   it('the INVITE goes to the carrier as sip:<number>@trunk;user=phone, From the Dial callerId; the call bridges and ends with the caller\'s BYE', async () => {
     app.twiml('/voice', dialNumber({ callerId: '+15550003333' }));
-    const sipp = carrier(carrierPort, ['-sn', 'uas']);
+    const sipp = sippUas(carrierPort, ['-sn', 'uas']);
     const placed = await call(herald, 'nina');
     expect(placed.status).to.equal(200);
     await placed.inviter.bye();
     const r = await sipp.done;
     expect(r.code, r.stdout + r.stderr).to.equal(0);
-    const sent = invite(sipp.messages());
+    const sent = tracedInvite(sipp.messages());
     expect(sent).to.match(new RegExp(`^INVITE sip:\\+15557654321@127\\.0\\.0\\.1:${carrierPort};transport=udp;user=phone SIP/2\\.0`));
     expect(sent).to.match(/^From: <sip:\+15550003333@127\.0\.0\.1>;tag=/m);
     expect(sent).to.match(new RegExp(`^To: <sip:\\+15557654321@127\\.0\\.0\\.1:${carrierPort};transport=udp;user=phone>`, 'm'));
@@ -115,16 +98,16 @@ describe('<Dial><Number> through the outbound trunk (sipp as the carrier)', func
 
   it('a 401 from the carrier is answered with Digest (sipp verifyauth accepts it); without a Dial callerId the From is the trunk\'s callerId', async () => {
     app.twiml('/voice', dialNumber());
-    const sipp = carrier(carrierPort, ['-sf', SCENARIO_401, '-key', 'user', TRUNK_USER, '-key', 'pass', TRUNK_PASSWORD]);
+    const sipp = sippUas(carrierPort, ['-sf', SCENARIO_401, '-key', 'user', TRUNK_USER, '-key', 'pass', TRUNK_PASSWORD]);
     const placed = await call(herald, 'omar');
     expect(placed.status).to.equal(200);
     await placed.inviter.bye();
     const r = await sipp.done;
     expect(r.code, r.stdout + r.stderr).to.equal(0);
     const messages = sipp.messages();
-    expect(invite(messages)).to.match(/^From: <sip:\+15550000000@127\.0\.0\.1>;tag=/m);
+    expect(tracedInvite(messages)).to.match(/^From: <sip:\+15550000000@127\.0\.0\.1>;tag=/m);
     // RFC 3261 §22.2: the same Call-ID and From tag, the next CSeq, credentials for the carrier's realm.
-    const [first, second] = [invite(messages), invite(messages, 1)];
+    const [first, second] = [tracedInvite(messages), tracedInvite(messages, 1)];
     expect(second).to.match(/^CSeq: 2 INVITE/m);
     expect(/^Call-ID: .*/m.exec(second)![0]).to.equal(/^Call-ID: .*/m.exec(first)![0]);
     expect(/^From: .*/m.exec(second)![0]).to.equal(/^From: .*/m.exec(first)![0]);
@@ -134,13 +117,13 @@ describe('<Dial><Number> through the outbound trunk (sipp as the carrier)', func
 
   it('a 407 is answered with Proxy-Authorization (RFC 3261 §22.3), a valid MD5 digest with qop=auth and the opaque echoed', async () => {
     app.twiml('/voice', dialNumber());
-    const sipp = carrier(carrierPort, ['-sf', SCENARIO_407]);
+    const sipp = sippUas(carrierPort, ['-sf', SCENARIO_407]);
     const placed = await call(herald, 'olga');
     expect(placed.status).to.equal(200);
     await placed.inviter.bye();
     const r = await sipp.done;
     expect(r.code, r.stdout + r.stderr).to.equal(0);
-    const line = /^Proxy-Authorization: (.*)$/m.exec(invite(sipp.messages(), 1));
+    const line = /^Proxy-Authorization: (.*)$/m.exec(tracedInvite(sipp.messages(), 1));
     expect(line, sipp.messages()).to.not.equal(null);
     expect(line![1]).to.match(/opaque="op-1"/);
     expectValidDigest(line![1]!, TRUNK_PASSWORD);
@@ -150,7 +133,7 @@ describe('<Dial><Number> through the outbound trunk (sipp as the carrier)', func
   it('wrong trunk credentials: the carrier refuses, the dial fails and the action URL says failed', async () => {
     app.twiml('/voice', dialNumber({ action: '/after' }));
     app.twiml('/after', new twilio.twiml.VoiceResponse().hangup().toString());
-    const sipp = carrier(carrierPort, ['-sf', SCENARIO_401, '-key', 'user', TRUNK_USER, '-key', 'pass', 'not-the-password'], '3s');
+    const sipp = sippUas(carrierPort, ['-sf', SCENARIO_401, '-key', 'user', TRUNK_USER, '-key', 'pass', 'not-the-password'], '3s');
     const placed = await call(herald, 'pia');
     expect(placed.status).to.equal(480);
     const after = await app.next('/after');
