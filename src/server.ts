@@ -16,6 +16,12 @@ import { NO_MEDIA } from './media/media-counts.js';
 import { MediaEngine } from './media/media-engine.js';
 import { InstructionsClient } from './instructions/index.js';
 import { CallEngine } from './calls/call-engine.js';
+import { ClusterRoutes } from './cluster/cluster-routes.js';
+import { FlowRelay } from './cluster/flow-relay.js';
+import { NodeAnnouncer } from './cluster/node-announcer.js';
+import type { RelayKeys } from './cluster/relay-route.js';
+import { MemoryNodeRegistry, type NodeRegistry } from './store/node-registry.js';
+import { RedisNodeRegistry } from './store/redis-node-registry.js';
 import type { PresenceSources } from './presence/snapshot.js';
 import { presenceCallbackPoster } from './presence/callback.js';
 import { LocalPresenceChanges, type PresenceChanges } from './presence/changes.js';
@@ -61,6 +67,8 @@ export interface SharedStores {
   gate: ConcurrencyGate;
   /** Call records, so that any node serves any node's calls. */
   callRecords: CallRecordStore;
+  /** Where each node takes SIP from the others (calls to devices connected elsewhere). */
+  nodes: NodeRegistry;
   close(): Promise<void>;
 }
 
@@ -75,6 +83,7 @@ export async function createHeraldServer(config: HeraldConfig, log: Log = silent
     gate: new RedisConcurrencyGate(redis, { defaultTtlMs: config.settings.gate.leaseTtlMs }),
     subscriptions: new RedisSubscriptionStore(redis),
     callRecords: new RedisCallRecordStore(redis, callRecordLifetimes(config)),
+    nodes: new RedisNodeRegistry(redis),
     changes,
     nonceCounter: new RedisNonceCounter(redis),
     close: async () => {
@@ -109,6 +118,9 @@ export class HeraldServer {
   /** Slots per account and resource type: REST requests take `api:*` ones; the call engine takes a `calls` slot per call. */
   readonly gate: ConcurrencyGate;
   readonly calls: CallEngine;
+  /** Relays requests between this node's connections and the other nodes (cluster routing). */
+  private readonly relay: FlowRelay;
+  private readonly announcer: NodeAnnouncer;
   readonly callRecords: CallRecordStore;
   private readonly instructions: InstructionsClient;
   readonly tracker: PresenceTracker;
@@ -155,7 +167,25 @@ export class HeraldServer {
     });
     this.metrics.observeMedia(() => this.media?.counts() ?? NO_MEDIA);
     this.router = new RequestRouter(log, { rejected: (status) => this.metrics.sipRejected.inc({ status }) });
-    this.transactions = new TransactionLayer(this.transport, this.router, { timers: sip.timers, logger: log });
+    // Requests routed through this node's relay (cluster routing) are forwarded before the router sees them.
+    this.transactions = new TransactionLayer(
+      this.transport,
+      {
+        onRequest: (request, txn) => {
+          if (!this.relay.onRequest(request, txn)) this.router.onRequest(request, txn);
+        },
+        onAck: (ack, flow) => {
+          if (!this.relay.onAck(ack, flow)) this.router.onAck(ack, flow);
+        },
+      },
+      { timers: sip.timers, logger: log },
+    );
+    const authTokens = new Map(config.settings.accounts.map((a) => [a.sid, a.authToken]));
+    const relayKeys: RelayKeys = (accountSid) => authTokens.get(accountSid) ?? null;
+    this.relay = new FlowRelay({ nodeId: config.nodeId, keys: relayKeys, transactions: this.transactions, transport: this.transport, log });
+    const nodes = shared?.nodes ?? new MemoryNodeRegistry();
+    this.announcer = new NodeAnnouncer(nodes, config.settings.gate.leaseTtlMs, log);
+    const clusterRoutes = new ClusterRoutes(nodes, relayKeys, log);
     this.bindings = shared?.bindings ?? new MemoryBindingStore();
     this.callRecords = shared?.callRecords ?? new MemoryCallRecordStore(callRecordLifetimes(config));
     const presenceStore = shared?.presence ?? new MemoryPresenceStore();
@@ -220,7 +250,8 @@ export class HeraldServer {
     const receivedResponses = this.metrics.sipReceived.labels('response');
     this.transport.on('message', (m) => (m.message.type === 'request' ? receivedRequests : receivedResponses).inc());
     this.transport.on('malformed', () => this.metrics.sipMalformed.inc());
-    this.gate = this.metrics.observeGate(shared?.gate ?? new MemoryConcurrencyGate({ defaultTtlMs: config.settings.gate.leaseTtlMs }));
+    const gate = shared?.gate ?? new MemoryConcurrencyGate({ defaultTtlMs: config.settings.gate.leaseTtlMs });
+    this.gate = this.metrics.observeGate(gate);
     this.http = buildHttpServer({ metrics: this.metrics, nodeInfo: () => this.nodeInfo(), draining: () => this.draining, accounts: config.settings.accounts, bindings: this.bindings, presence: this.presence, now: Date.now, log,
       gate: this.gate, gateSettings: config.settings.gate, callRecords: this.callRecords,
       activeCalls: (accountSid, identity) => this.calls?.activeCalls(accountSid, identity) ?? 0 });
@@ -237,6 +268,8 @@ export class HeraldServer {
       log,
       t1: this.transactions.settings.t1,
       leaseTtlMs: config.settings.gate.leaseTtlMs,
+      busyGate: gate,
+      relayTo: (binding) => clusterRoutes.hopTo(binding),
       digestCallers: {
         bindings: this.bindings,
         nodeId: config.nodeId,
@@ -292,6 +325,9 @@ export class HeraldServer {
         http: { host: httpAddress.address, port: httpAddress.port },
       },
     };
+    // Other nodes relay calls for this node's connections to its UDP listener (else TCP), at its public host.
+    const inbound = this.bound.listeners.udp !== null ? { protocol: 'udp' as const, port: this.bound.listeners.udp.port } : this.bound.listeners.tcp !== null ? { protocol: 'tcp' as const, port: this.bound.listeners.tcp.port } : null;
+    if (inbound !== null) await this.announcer.start({ nodeId: this.config.nodeId, sip: { ...inbound, host: this.config.publicHost } });
     return this.bound;
   }
 
@@ -320,6 +356,7 @@ export class HeraldServer {
     this.subscriptions.close();
     this.tracker.close();
     if (this.shared === null) await this.changes.close();
+    await this.announcer.stop(this.config.nodeId);
     this.transactions.stop();
     await this.instructions.close();
     await this.media?.close();

@@ -32,6 +32,7 @@ import type { CallRecordStore } from '../store/call-record-store.js';
 import type { CallServices, DialogEntry } from './call-services.js';
 import { CallerIdentifier, type DigestCallers } from './caller.js';
 import { CallRecordKeeper } from './call-record-keeper.js';
+import { ClientCalls } from './client-calls.js';
 import { outboundTrunks } from './outbound-trunk.js';
 
 export interface CallEngineOptions {
@@ -48,6 +49,10 @@ export interface CallEngineOptions {
   t1: number;
   /** Lease lifetime of a call's slot, ms (renewed while the call lives); live call records are renewed on the same beat. */
   leaseTtlMs?: number;
+  /** The gate for "client in a call" leases (ClientCalls): the one without metrics. Default: `gate`. */
+  busyGate?: ConcurrencyGate;
+  /** How to reach devices registered on other nodes (cluster routing); without it they are rung at their contact, if they have one. */
+  relayTo?: CallServices['relayTo'];
   /** Digest users placing calls (their bindings, the registrar's check); without it they are not recognised. */
   digestCallers?: DigestCallers;
   /** A client's presence may have changed (it entered or left a call). */
@@ -60,7 +65,7 @@ export interface CallEngineOptions {
 export class CallEngine {
   private readonly calls = new Map<string, Call>();
   private readonly dialogs = new Map<string, DialogEntry>();
-  private readonly busy = new Map<string, number>();
+  private readonly clientCalls: ClientCalls;
   private readonly identifier: CallerIdentifier;
   private readonly services: CallServices;
   private readonly now: () => number;
@@ -69,6 +74,7 @@ export class CallEngine {
     this.now = o.now ?? Date.now;
     this.identifier = new CallerIdentifier(o.config, o.digestCallers ?? null, this.now);
     const trunks = outboundTrunks(o.config.trunks);
+    this.clientCalls = new ClientCalls(o.busyGate ?? o.gate, o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, o.log);
     this.services = {
       transactions: o.transactions,
       transport: o.transport,
@@ -78,6 +84,7 @@ export class CallEngine {
       dialogs: this.dialogs,
       nodeId: o.nodeId,
       outboundTrunk: (accountSid) => trunks.get(accountSid) ?? null,
+      relayTo: o.relayTo ?? (async () => null),
       publicHost: o.publicHost,
       log: o.log,
       t1: o.t1,
@@ -85,7 +92,7 @@ export class CallEngine {
       newTag: () => newTag() + newTag(),
       newCallSid: () => `CA${randomBytes(16).toString('hex')}`,
       contactFor: (protocol) => heraldContact(o.transport, protocol),
-      busyChanged: (accountSid, identity, delta) => this.busyChanged(accountSid, identity, delta),
+      busyChanged: (accountSid, identity, callSid, delta) => this.busyChanged(accountSid, identity, callSid, delta),
       callEnded: (call) => this.calls.delete(call.sid),
       sleep: (ms, until) =>
         new Promise<void>((resolve) => {
@@ -122,9 +129,9 @@ export class CallEngine {
     entry?.call.onDialogAck(entry.side, ack);
   };
 
-  /** Calls of a client in progress on this node (presence `busy`). */
-  activeCalls(accountSid: string, identity: string): number {
-    return this.busy.get(`${accountSid}\u0000${identity}`) ?? 0;
+  /** Calls a client is in, on every node of the cluster (presence `busy`). */
+  activeCalls(accountSid: string, identity: string): Promise<number> {
+    return this.clientCalls.count(accountSid, identity);
   }
 
   /** Calls in progress on this node (drain, /v1/Node). */
@@ -161,11 +168,9 @@ export class CallEngine {
     void call.run();
   }
 
-  private busyChanged(accountSid: string, identity: string, delta: number): void {
-    const k = `${accountSid}\u0000${identity}`;
-    const n = (this.busy.get(k) ?? 0) + delta;
-    if (n <= 0) this.busy.delete(k);
-    else this.busy.set(k, n);
-    this.o.presenceChanged(accountSid, identity);
+  /** The presence change is announced once the cluster sees the client in (or out of) the call. */
+  private busyChanged(accountSid: string, identity: string, callSid: string, delta: 1 | -1): void {
+    const done = delta > 0 ? this.clientCalls.enter(accountSid, identity, callSid) : this.clientCalls.leave(accountSid, identity, callSid);
+    void done.then(() => this.o.presenceChanged(accountSid, identity));
   }
 }

@@ -12,6 +12,8 @@ import type { Protocol, Transport } from '../transport/types.js';
 import type { Call } from './call.js';
 import type { CallRecordKeeper } from './call-record-keeper.js';
 import type { OutboundTrunk } from './outbound-trunk.js';
+import type { RelayHop } from '../cluster/cluster-routes.js';
+import type { Binding } from '../store/binding-store.js';
 
 export interface DialogEntry {
   call: Call;
@@ -28,6 +30,8 @@ export interface CallServices {
   /** Dialogs of live calls by Herald's tag. */
   dialogs: Map<string, DialogEntry>;
   nodeId: string;
+  /** How to reach a device registered on another node (through that node); null when it cannot be relayed. */
+  relayTo(binding: Binding): Promise<RelayHop | null>;
   /** Where an account's `<Number>` goes; null without an outbound trunk. */
   outboundTrunk(accountSid: string): OutboundTrunk | null;
   publicHost: string;
@@ -39,8 +43,8 @@ export interface CallServices {
   newCallSid(): string;
   /** Herald's Contact for a leg over `protocol`. */
   contactFor(protocol: Protocol): string;
-  /** A client's number of calls changed (presence `busy`). */
-  busyChanged(accountSid: string, identity: string, delta: number): void;
+  /** A client entered (+1) or left (-1) call `callSid` (presence `busy`, cluster-wide). */
+  busyChanged(accountSid: string, identity: string, callSid: string, delta: 1 | -1): void;
   callEnded(call: Call): void;
   /** Waits `ms`, or less if `until` settles first. */
   sleep(ms: number, until: Promise<void>): Promise<void>;

@@ -285,7 +285,7 @@ export class Call {
     const caller = this.init.identified.clientIdentity;
     if (caller !== null) this.busy.push({ accountSid: this.account.sid, identity: caller });
     if (calleeLabel.startsWith('client:')) this.busy.push({ accountSid: this.account.sid, identity: calleeLabel.slice('client:'.length) });
-    for (const b of this.busy) this.s.busyChanged(b.accountSid, b.identity, +1);
+    for (const b of this.busy) this.s.busyChanged(b.accountSid, b.identity, this.sid, +1);
   }
 
   /** The caller's CANCEL (before any final response). */
@@ -394,7 +394,7 @@ export class Call {
     this.s.dialogs.delete(this.aTag);
     const bTag = this.bLeg?.dialog?.state.localTag;
     if (bTag !== undefined) this.s.dialogs.delete(bTag);
-    for (const b of this.busy) this.s.busyChanged(b.accountSid, b.identity, -1);
+    for (const b of this.busy) this.s.busyChanged(b.accountSid, b.identity, this.sid, -1);
     this.busy = [];
     void this.init.lease.release();
     const now = this.s.now();

@@ -51,7 +51,7 @@ export async function dialTargets(
       return;
     }
     for (const b of p.bindings) {
-      const leg = legFor(s, b, from, `<sip:${encodeUser(identity)}@${toHost}>`, o.body, `client:${identity}`);
+      const leg = await legFor(s, b, from, `<sip:${encodeUser(identity)}@${toHost}>`, o.body, `client:${identity}`);
       if (leg !== null) legs.push(leg);
     }
   };
@@ -115,16 +115,22 @@ function uriLeg(
   };
 }
 
-function legFor(
+/**
+ * The leg to one device: over its connection when this node holds it; else
+ * through the node that does (cluster relay: that node's relay route first,
+ * then the binding's Path), or, when that node is not announced, at its
+ * contact address if it has one.
+ */
+async function legFor(
   s: CallServices,
   b: Binding,
   from: string,
   to: string,
   body: { type: string; bytes: Buffer } | undefined,
   label: string,
-): Omit<OutboundLegOptions, 'events'> | null {
-  // A binding held by another node is reachable here only at its contact address (not over its connection).
-  const target = contactTarget(s.transport, b.node === s.nodeId ? b.flowId : null, b.contactUri);
+): Promise<Omit<OutboundLegOptions, 'events'> | null> {
+  const hop = b.node === s.nodeId ? null : await s.relayTo(b);
+  const target = hop?.target ?? contactTarget(s.transport, b.node === s.nodeId ? b.flowId : null, b.contactUri);
   if (target === null) {
     s.log.info({ contact: b.contactUri, node: b.node }, 'device not reachable from this node: not rung');
     return null;
@@ -138,7 +144,7 @@ function legFor(
     from,
     to,
     contact: s.contactFor(protocol),
-    route: b.path,
+    route: hop === null ? b.path : [hop.route, ...b.path],
     ...(body !== undefined ? { body } : {}),
     label,
   };

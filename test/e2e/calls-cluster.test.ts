@@ -2,7 +2,10 @@
  * Calls in a cluster (CONTRACT §5, §6 with HERALD_REDIS_URL): two
  * `herald serve` nodes share a real redis-server. A call placed on node A
  * is served by node B's REST API while it lasts and after it ended (call
- * records live in Redis).
+ * records live in Redis). A call arriving at node A for a client whose
+ * WebSocket is held by node B is relayed through B (DESIGN "Cluster
+ * routing"): ringing, answer, CANCEL and BYE in both directions; the client
+ * is busy on every node while it is in the call.
  */
 import { expect } from 'chai';
 import twilio from 'twilio';
@@ -12,6 +15,8 @@ import { AppServer } from '../integration/instructions/app-server.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { ACCOUNT, APP, AS_ACCOUNT, AUTH_TOKEN, accountYaml, callsInUseBecomes, KEY, SECRET } from '../helpers/test-account.js';
+import { run } from '../helpers/run.js';
+import { request, UdpPeer } from '../helpers/sip-socket.js';
 import { placeCall } from '../helpers/sipjs-caller.js';
 import { registerPhone, startPhone, type Phone } from '../helpers/sipjs-phone.js';
 
@@ -73,6 +78,78 @@ describe('calls in a cluster: two nodes, one redis-server', function () {
     }
   }
 
+  const presenceOn = async (node: HeraldProcess, identity: string): Promise<string> => (await restGet<{ status: string }>(node, `/Clients/${identity}/Presence`)).body.status;
+
+  it('a trunk call into node A for a client whose WebSocket is on node B: relayed through B, answered, the trunk\'s BYE reaches the device', async () => {
+    app.twiml('/voice', dialClient('carol'));
+    const carol = await device('carol', b, 22010);
+    const ringing = carol.nextCall();
+    const sipp = run('sipp', ['-sn', 'uac', '-s', '+15550001111', '-m', '1', '-d', '1000', '-i', '127.0.0.1', '-p', '0', '-timeout', '20s', '-timeout_error', '-nostdin', `127.0.0.1:${a.listeners.udp!.port}`]);
+    const incoming = await ringing;
+    // The INVITE came over B's WebSocket, with B's Record-Route so the dialog stays on the relay.
+    expect(incoming.invitation.request.getHeader('record-route')).to.match(/;lr/);
+    const ended = new Promise<void>((r) => incoming.invitation.stateChange.addListener((st) => st === 'Terminated' && r()));
+    await incoming.invitation.accept();
+    const r = await sipp;
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    await ended;
+    // The caller's offer reached the device through both nodes.
+    expect(incoming.invitation.body).to.match(/^v=0/);
+    await callsInUseBecomes(a, 0);
+  });
+
+  it('a client on node A calls a client on node B: both busy on both nodes while it lasts; the callee\'s BYE ends it', async () => {
+    app.twiml('/voice', dialClient('dave'));
+    const dave = await device('dave', b, 22012);
+    await device('erin', a, 22014);
+    const ringing = dave.nextCall();
+    const calling = placeCall({ wsUrl: ws(a), identity: 'erin', to: 'dave', token: token('erin', true), sdpPort: 22016 });
+    const incoming = await ringing;
+    await incoming.invitation.accept();
+    const call = await calling;
+    phones.push(call.phone);
+    expect(call.status).to.equal(200);
+    for (const node of [a, b]) {
+      expect(await presenceOn(node, 'dave'), `dave on ${node.listeners.http!.port}`).to.equal('busy');
+      expect(await presenceOn(node, 'erin'), `erin on ${node.listeners.http!.port}`).to.equal('busy');
+    }
+    await incoming.invitation.bye();
+    await call.terminated;
+    await callsInUseBecomes(a, 0);
+    for (const node of [a, b]) expect(await presenceOn(node, 'dave')).to.equal('available');
+  });
+
+  it('the caller cancels while a client on node B rings: the device on B gets the CANCEL through the relay, the caller 487, no slot is left', async () => {
+    app.twiml('/voice', dialClient('fay'));
+    const fay = await device('fay', b, 22018);
+    const ringing = fay.nextCall();
+    const calling = placeCall({ wsUrl: ws(a), identity: 'gus', to: 'fay', token: token('gus', true), sdpPort: 22020, cancelAfterRinging: true });
+    const incoming = await ringing;
+    await incoming.invitation.progress();
+    const call = await calling;
+    phones.push(call.phone);
+    expect(call.status).to.equal(487);
+    await incoming.canceled;
+    await callsInUseBecomes(a, 0);
+  });
+
+  it('a request with a relay route that does not verify is refused with 403, and nothing reaches the device', async () => {
+    const mallory = await device('mallory', b, 22022);
+    const peer = await UdpPeer.open();
+    try {
+      const b64 = (x: string) => Buffer.from(x).toString('base64url');
+      // A route in the relay's form, but signed with a key that is not the account's.
+      const forged = `<sip:127.0.0.1:${b.listeners.udp!.port};transport=udp;lr;herald-relay=${b64('node-b')}.${b64(ACCOUNT)}.${b64('ws-anything')}.${Buffer.alloc(16, 1).toString('base64url')}>`;
+      peer.send(request('INVITE', { transport: 'UDP', port: peer.port, uri: 'sip:mallory@abc.invalid;transport=ws', extra: [`Route: ${forged}`, 'Contact: <sip:x@127.0.0.1>'] }), b.listeners.udp!.port);
+      const res = await peer.nextResponse(5000, true);
+      expect(res?.status).to.equal(403);
+      expect(res?.reason).to.match(/bad relay signature/);
+      expect(mallory.incoming).to.have.length(0);
+    } finally {
+      peer.close();
+    }
+  });
+
   it('a call on node A is served by node B: in progress while it lasts (with its dialed leg), completed after', async () => {
     app.twiml('/voice', dialClient('alice'));
     const alice = await device('alice', a, 22000);
@@ -82,7 +159,7 @@ describe('calls in a cluster: two nodes, one redis-server', function () {
     const call = await calling;
     phones.push(call.phone);
     expect(call.status).to.equal(200);
-    const sid = (await app.next('/voice')).params.CallSid as string;
+    const sid = app.requestsTo('/voice').at(-1)!.params.CallSid as string;
 
     const live = await recordBecomes(b, sid, 'in-progress');
     expect(live).to.include({ accountSid: ACCOUNT, from: 'client:bob', to: 'alice', direction: 'inbound', node: 'node-a', endTime: null });

@@ -9,8 +9,8 @@ import { expect } from 'chai';
 import type { CallRecord, CallRecordLifetimes, CallRecordStore } from '../../../src/store/call-record-store.js';
 import { MemoryCallRecordStore } from '../../../src/store/memory-call-record-store.js';
 import { RedisCallRecordStore } from '../../../src/store/redis-call-record-store.js';
-import { connectRedis, type RedisClient } from '../../../src/store/redis-client.js';
-import { startRedis, type RedisServer } from '../../helpers/redis-server.js';
+import type { RedisClient } from '../../../src/store/redis-client.js';
+import { redisFixture } from '../../helpers/redis-fixture.js';
 
 const ACCOUNT = 'AC0123456789abcdef0123456789abcdef';
 const OTHER_ACCOUNT = 'ACfedcba9876543210fedcba9876543210';
@@ -62,9 +62,6 @@ interface Impl {
   after(): Promise<void>;
 }
 
-let redis: RedisServer | undefined;
-let client: RedisClient | undefined;
-
 const memory: Impl = {
   name: 'memory',
   before: async () => {},
@@ -72,22 +69,12 @@ const memory: Impl = {
   after: async () => {},
 };
 
+const redis = redisFixture();
 const redisImpl: Impl = {
   name: 'redis',
-  before: async () => {
-    redis = await startRedis();
-    client = await connectRedis(redis.url);
-  },
-  fresh: async (lifetimes) => {
-    await client!.flushAll();
-    return new RedisCallRecordStore(client!, { ...lifetimes, graceMs: 500 });
-  },
-  after: async () => {
-    await client?.close();
-    await redis?.stop();
-    client = undefined;
-    redis = undefined;
-  },
+  before: () => redis.start(),
+  fresh: async (lifetimes) => new RedisCallRecordStore(await redis.fresh(), { ...lifetimes, graceMs: 500 }),
+  after: () => redis.stop(),
 };
 
 for (const impl of [memory, redisImpl]) {
@@ -196,21 +183,17 @@ for (const impl of [memory, redisImpl]) {
 
 describe('RedisCallRecordStore (Redis specifics)', function () {
   this.timeout(30_000);
-  let server: RedisServer;
+  const server = redisFixture();
   let redisClient: RedisClient;
-  before(async () => {
-    server = await startRedis();
-    redisClient = await connectRedis(server.url);
+  before(() => server.start());
+  beforeEach(async () => {
+    redisClient = await server.fresh();
   });
-  after(async () => {
-    await redisClient?.close();
-    await server?.stop();
-  });
+  after(() => server.stop());
 
   const keys = async (): Promise<string[]> => ((await redisClient.sendCommand(['KEYS', 'herald:*'])) as string[]).sort();
 
   it('every key it writes has an expiry, and once every record has expired nothing is left', async () => {
-    await redisClient.flushAll();
     const store = new RedisCallRecordStore(redisClient, { liveTtlMs: 1000, retentionMs: 1000, graceMs: 300 });
     const r = record({ status: 'in-progress' });
     await store.put(r);
@@ -226,7 +209,6 @@ describe('RedisCallRecordStore (Redis specifics)', function () {
   });
 
   it('a later write of the account prunes the index entries of expired records', async () => {
-    await redisClient.flushAll();
     const store = new RedisCallRecordStore(redisClient, { liveTtlMs: 600_000, retentionMs: 800, graceMs: 600_000 });
     const done = finished(record());
     await store.put(done);
@@ -239,18 +221,12 @@ describe('RedisCallRecordStore (Redis specifics)', function () {
   });
 
   it('two stores (two nodes) see the same records', async () => {
-    await redisClient.flushAll();
-    const other = await connectRedis(server.url);
-    try {
-      const a = new RedisCallRecordStore(redisClient);
-      const b = new RedisCallRecordStore(other);
-      const r = record({ node: 'node-a' });
-      await a.put(r);
-      expect(await b.get(ACCOUNT, r.sid)).to.deep.equal(r);
-      await b.put(finished(r));
-      expect((await a.list(ACCOUNT, { status: 'completed', limit: 5 })).map((x) => x.sid)).to.deep.equal([r.sid]);
-    } finally {
-      await other.close();
-    }
+    const a = new RedisCallRecordStore(redisClient);
+    const b = new RedisCallRecordStore(await server.connect());
+    const r = record({ node: 'node-a' });
+    await a.put(r);
+    expect(await b.get(ACCOUNT, r.sid)).to.deep.equal(r);
+    await b.put(finished(r));
+    expect((await a.list(ACCOUNT, { status: 'completed', limit: 5 })).map((x) => x.sid)).to.deep.equal([r.sid]);
   });
 });
