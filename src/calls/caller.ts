@@ -10,7 +10,8 @@
  *     more ado ("its registered connection"); otherwise it answers a Digest
  *     challenge as for REGISTER (401). Its credential's `outgoingApplication`
  *     handles the call (none: 403). Checked before trunks, so a softphone
- *     behind a trunk's address is still itself;
+ *     behind a trunk's address is still itself (there, only names of real
+ *     users count: a carrier may write the domain in its From);
  *   - a trunk: the source address is in a trunk's `from` list and the
  *     Request-URI's user is a number of the trunk's account → that number's
  *     application; another number → 404.
@@ -93,15 +94,22 @@ export class CallerIdentifier {
     if (bearer !== null) return this.client(request, bearer);
     const from = fromOf(request);
     const account = from !== null && from.uri.kind === 'sip' ? this.domains.get(from.uri.host.toLowerCase()) : undefined;
-    if (account !== undefined && from !== null && from.uri.kind === 'sip' && this.digest !== null) {
-      return this.digestUser(request, flow, account, decodeUser(from.uri) ?? '', this.digest);
+    const user = from !== null && from.uri.kind === 'sip' ? (decodeUser(from.uri) ?? '') : '';
+    const trunk = this.trunkAt(flow.remote.address);
+    // From a trunk's address only a real user of the domain is one (a carrier may well write the domain);
+    // from anywhere else every name is challenged alike, so that the answer tells no user names.
+    if (account !== undefined && this.digest !== null && (trunk === undefined || account.credentials.some((c) => c.username === user))) {
+      return this.digestUser(request, flow, account, user, this.digest);
     }
-    return this.trunk(request, flow.remote.address);
+    return this.trunk(request, trunk);
   }
 
-  private trunk(request: SipRequest, sourceAddress: string): CallerVerdict {
+  private trunkAt(sourceAddress: string): TrunkMatcher | undefined {
     const family = isIPv6(sourceAddress) ? 'ipv6' : 'ipv4';
-    const trunk = this.trunks.find((t) => t.sources.check(sourceAddress, family));
+    return this.trunks.find((t) => t.sources.check(sourceAddress, family));
+  }
+
+  private trunk(request: SipRequest, trunk: TrunkMatcher | undefined): CallerVerdict {
     if (trunk === undefined) return { ok: false, status: 401, reason: 'no credentials and not a trunk address' };
     const ruri = parseUri(request.uri);
     const dialed = ruri.ok && ruri.uri.kind === 'sip' ? decodeUser(ruri.uri) : ruri.ok && ruri.uri.kind === 'tel' ? ruri.uri.number : null;

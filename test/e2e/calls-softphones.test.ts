@@ -15,6 +15,7 @@ import { AppServer } from '../integration/instructions/app-server.js';
 import { startBaresip, type Baresip } from '../helpers/baresip.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
 import { run } from '../helpers/run.js';
+import { request, UdpPeer } from '../helpers/sip-socket.js';
 import { placeCall } from '../helpers/sipjs-caller.js';
 import { registerPhone, startPhone, type Phone } from '../helpers/sipjs-phone.js';
 import { ACCOUNT, APP, AS_ACCOUNT, AUTH_TOKEN, accountYaml, callsInUseBecomes, KEY, SECRET } from '../helpers/test-account.js';
@@ -121,6 +122,24 @@ describe('calls with Digest softphones (baresip, sipp) and SIP.js', function () 
     bob.peer.send('/hangup');
     await ended;
     await callsInUseBecomes(herald, 0);
+  });
+
+  it('a carrier at the trunk\'s address writing the sipDomain in its From is still the trunk (only real user names are Digest users there)', async () => {
+    app.twiml('/voice', new twilio.twiml.VoiceResponse().reject().toString());
+    const carrier = await UdpPeer.open();
+    try {
+      const invite = request('INVITE', { transport: 'UDP', port: carrier.port, uri: 'sip:+15550001111@127.0.0.1', extra: ['Contact: <sip:gw@127.0.0.1>'] }).replace(
+        'From: <sip:tester@127.0.0.1>',
+        `From: <sip:+15550002222@${DOMAIN}>`,
+      );
+      carrier.send(invite, herald.listeners.udp!.port);
+      const res = await carrier.nextResponse(5000, true);
+      expect(res?.status).to.equal(603);
+      const voice = app.requestsTo('/voice').at(-1)!;
+      expect(voice.params).to.include({ From: '+15550002222', To: '+15550001111' });
+    } finally {
+      carrier.close();
+    }
   });
 
   it('a Digest user calling from a port it never registered from answers a 401 challenge (sipp -au/-ap); a user without outgoingApplication gets 403', async () => {

@@ -137,16 +137,19 @@ for (const impl of [memory, redisImpl]) {
     });
 
     it('a live record not renewed expires after liveTtlMs; one renewed lives on', async () => {
-      const store = await impl.fresh({ liveTtlMs: 1500, retentionMs: 600_000 });
+      const ttl = 2000;
+      const store = await impl.fresh({ liveTtlMs: ttl, retentionMs: 600_000 });
       const renewed = record({ status: 'in-progress' });
       const abandoned = record({ status: 'ringing' });
+      const putAt = Date.now();
       await store.put(renewed);
       await store.put(abandoned);
-      const renewing = setInterval(() => void store.renew(ACCOUNT, [renewed.sid]), 300);
+      // Renewed far more often than the TTL needs, so a slow turn of a loaded machine cannot let it lapse.
+      const renewing = setInterval(() => void store.renew(ACCOUNT, [renewed.sid]), 200);
       try {
         await goneWithin(store, abandoned);
-        // Well past the live TTL since the put: only the renewals kept it.
-        await new Promise((res) => setTimeout(res, 2000));
+        // Twice the live TTL after the put: only the renewals kept it.
+        await new Promise((res) => setTimeout(res, Math.max(0, putAt + 2 * ttl - Date.now())));
         expect(await store.get(ACCOUNT, renewed.sid)).to.deep.equal(renewed);
         expect((await store.list(ACCOUNT, { limit: 10 })).map((x) => x.sid)).to.deep.equal([renewed.sid]);
       } finally {
