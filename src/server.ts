@@ -325,8 +325,10 @@ export class HeraldServer {
         http: { host: httpAddress.address, port: httpAddress.port },
       },
     };
-    // Other nodes relay calls for this node's connections to its UDP listener (else TCP), at its public host.
-    const inbound = this.bound.listeners.udp !== null ? { protocol: 'udp' as const, port: this.bound.listeners.udp.port } : this.bound.listeners.tcp !== null ? { protocol: 'tcp' as const, port: this.bound.listeners.tcp.port } : null;
+    // Other nodes send calls for this node's connections to its TCP listener (else UDP), at its public host:
+    // relayed INVITEs carry whole SDP offers, often past the 1300 bytes RFC 3261 §18.1.1 allows over UDP.
+    const { tcp, udp } = this.bound.listeners;
+    const inbound = tcp !== null ? { protocol: 'tcp' as const, port: tcp.port } : udp !== null ? { protocol: 'udp' as const, port: udp.port } : null;
     if (inbound !== null) await this.announcer.start({ nodeId: this.config.nodeId, sip: { ...inbound, host: this.config.publicHost } });
     return this.bound;
   }
