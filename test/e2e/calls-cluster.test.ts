@@ -9,19 +9,17 @@
  */
 import { expect } from 'chai';
 import twilio from 'twilio';
-import { mintAccessToken } from '../../src/auth/access-token.js';
 import type { CallRecord } from '../../src/store/call-record-store.js';
 import { AppServer } from '../integration/instructions/app-server.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { ACCOUNT, APP, AS_ACCOUNT, AUTH_TOKEN, accountYaml, callsInUseBecomes, KEY, SECRET } from '../helpers/test-account.js';
+import { ACCOUNT, AS_ACCOUNT, AUTH_TOKEN, accountYaml, callsInUseBecomes, clientToken } from '../helpers/test-account.js';
 import { run } from '../helpers/run.js';
 import { request, UdpPeer } from '../helpers/sip-socket.js';
 import { placeCall } from '../helpers/sipjs-caller.js';
 import { registerPhone, startPhone, type Phone } from '../helpers/sipjs-phone.js';
 
-const token = (identity: string, outgoing = false) =>
-  mintAccessToken({ accountSid: ACCOUNT, apiKeySid: KEY, apiKeySecret: SECRET, identity, incoming: true, ttl: 3600, ...(outgoing ? { outgoingApplicationSid: APP } : {}) });
+const token = clientToken;
 
 const dialClient = (identity: string): string => {
   const r = new twilio.twiml.VoiceResponse();

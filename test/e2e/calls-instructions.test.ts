@@ -11,17 +11,15 @@
 import { expect } from 'chai';
 import type { ServerResponse } from 'node:http';
 import twilio from 'twilio';
-import { mintAccessToken } from '../../src/auth/access-token.js';
 import { AppServer } from '../integration/instructions/app-server.js';
 import { freeUdpPort } from '../helpers/free-port.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
 import { sippUas, tracedInvite } from '../helpers/sipp-uas.js';
 import { placeCall, type PlacedCall } from '../helpers/sipjs-caller.js';
 import { registerPhone, startPhone, type Phone } from '../helpers/sipjs-phone.js';
-import { ACCOUNT, APP, AUTH_TOKEN, accountYaml, callsInUseBecomes, KEY, SECRET } from '../helpers/test-account.js';
+import { AUTH_TOKEN, accountYaml, callsInUseBecomes, clientToken } from '../helpers/test-account.js';
 
-const token = (identity: string, outgoing = false) =>
-  mintAccessToken({ accountSid: ACCOUNT, apiKeySid: KEY, apiKeySecret: SECRET, identity, incoming: true, ttl: 3600, ...(outgoing ? { outgoingApplicationSid: APP } : {}) });
+const token = clientToken;
 
 const dialAlice = (): string => {
   const r = new twilio.twiml.VoiceResponse();

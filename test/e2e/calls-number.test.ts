@@ -12,13 +12,12 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import twilio from 'twilio';
-import { mintAccessToken } from '../../src/auth/access-token.js';
 import { AppServer } from '../integration/instructions/app-server.js';
 import { freeUdpPort } from '../helpers/free-port.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
 import { sippUas, tracedInvite } from '../helpers/sipp-uas.js';
 import { placeCall, type PlacedCall } from '../helpers/sipjs-caller.js';
-import { ACCOUNT, APP, AUTH_TOKEN, accountYaml, callsInUseBecomes, KEY, SECRET } from '../helpers/test-account.js';
+import { AUTH_TOKEN, accountYaml, callsInUseBecomes, clientToken } from '../helpers/test-account.js';
 import type { Phone } from '../helpers/sipjs-phone.js';
 
 const SCENARIO_401 = resolve(import.meta.dirname, '..', 'fixtures', 'sipp', 'carrier-uas-401.xml');
@@ -27,8 +26,7 @@ const CALLED = '+15557654321';
 const TRUNK_USER = 'herald-trunk';
 const TRUNK_PASSWORD = 'trunk-secret-7';
 
-const token = (identity: string) =>
-  mintAccessToken({ accountSid: ACCOUNT, apiKeySid: KEY, apiKeySecret: SECRET, identity, incoming: true, ttl: 3600, outgoingApplicationSid: APP });
+const token = (identity: string) => clientToken(identity, true);
 
 const dialNumber = (attrs: { callerId?: string; action?: string } = {}): string => {
   const r = new twilio.twiml.VoiceResponse();

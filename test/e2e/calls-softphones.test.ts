@@ -10,7 +10,6 @@
 import { expect } from 'chai';
 import { resolve } from 'node:path';
 import twilio from 'twilio';
-import { mintAccessToken } from '../../src/auth/access-token.js';
 import { AppServer } from '../integration/instructions/app-server.js';
 import { startBaresip, type Baresip } from '../helpers/baresip.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
@@ -18,13 +17,12 @@ import { run } from '../helpers/run.js';
 import { request, UdpPeer } from '../helpers/sip-socket.js';
 import { placeCall } from '../helpers/sipjs-caller.js';
 import { registerPhone, startPhone, type Phone } from '../helpers/sipjs-phone.js';
-import { ACCOUNT, APP, AS_ACCOUNT, AUTH_TOKEN, accountYaml, callsInUseBecomes, KEY, SECRET } from '../helpers/test-account.js';
+import { ACCOUNT, APP, AS_ACCOUNT, AUTH_TOKEN, accountYaml, callsInUseBecomes, clientToken } from '../helpers/test-account.js';
 
 const DOMAIN = 'acme.sip.localhost';
 const UAC_DIGEST = resolve(import.meta.dirname, '..', 'fixtures', 'sipp', 'uac-digest-invite.xml');
 
-const token = (identity: string, outgoing = false) =>
-  mintAccessToken({ accountSid: ACCOUNT, apiKeySid: KEY, apiKeySecret: SECRET, identity, incoming: true, ttl: 3600, ...(outgoing ? { outgoingApplicationSid: APP } : {}) });
+const token = clientToken;
 
 const dial = (noun: (d: ReturnType<twilio.twiml.VoiceResponse['dial']>) => void): string => {
   const r = new twilio.twiml.VoiceResponse();

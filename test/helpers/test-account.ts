@@ -4,6 +4,7 @@
  * application, a number and a trunk from 127.0.0.1, and polling of its
  * calls in use through the REST Usage endpoint.
  */
+import { mintAccessToken } from '../../src/auth/access-token.js';
 import type { HeraldProcess } from './herald-process.js';
 
 export const ACCOUNT = 'AC0123456789abcdef0123456789abcdef';
@@ -47,6 +48,11 @@ ${o.voiceFallbackUrl !== undefined ? `        voiceFallbackUrl: "${o.voiceFallba
     limits: { calls: ${o.calls ?? 10}, api: 20, devicesPerClient: ${o.devicesPerClient ?? 10} }
 ${o.presenceCallback !== undefined ? `    presenceCallback: "${o.presenceCallback}"\n` : ''}${o.accountExtra ?? ''}${app}${o.voiceUrl === undefined ? '' : `trunks:\n  - { name: test-trunk, account: ${ACCOUNT}, from: ["127.0.0.1/32"]${o.trunkOutbound !== undefined ? `, outbound: ${o.trunkOutbound}` : ''} }\n`}${o.extra ?? ''}
 `;
+}
+
+/** An access token of the test account for `identity`: incoming grant, and with `outgoing` the application's outgoing grant. */
+export function clientToken(identity: string, outgoing = false): string {
+  return mintAccessToken({ accountSid: ACCOUNT, apiKeySid: KEY, apiKeySecret: SECRET, identity, incoming: true, ttl: 3600, ...(outgoing ? { outgoingApplicationSid: APP } : {}) });
 }
 
 export async function callsInUse(node: HeraldProcess): Promise<number> {
