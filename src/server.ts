@@ -16,7 +16,12 @@ import { NO_MEDIA } from './media/media-counts.js';
 import { MediaEngine } from './media/media-engine.js';
 import { InstructionsClient } from './instructions/index.js';
 import { CallEngine } from './calls/call-engine.js';
-import { MemoryCallRecordStore, type CallRecordStore } from './calls/call-records.js';
+import { ClusterRoutes } from './cluster/cluster-routes.js';
+import { FlowRelay } from './cluster/flow-relay.js';
+import { NodeAnnouncer } from './cluster/node-announcer.js';
+import type { RelayKeys } from './cluster/relay-route.js';
+import { MemoryNodeRegistry, type NodeRegistry } from './store/node-registry.js';
+import { RedisNodeRegistry } from './store/redis-node-registry.js';
 import type { PresenceSources } from './presence/snapshot.js';
 import { presenceCallbackPoster } from './presence/callback.js';
 import { LocalPresenceChanges, type PresenceChanges } from './presence/changes.js';
@@ -27,6 +32,9 @@ import { PresenceTracker } from './presence/tracker.js';
 import { Registrar } from './registrar/registrar.js';
 import { RequestRouter } from './router/request-router.js';
 import type { BindingStore } from './store/binding-store.js';
+import type { CallRecordLifetimes, CallRecordStore } from './store/call-record-store.js';
+import { MemoryCallRecordStore } from './store/memory-call-record-store.js';
+import { RedisCallRecordStore } from './store/redis-call-record-store.js';
 import { MemoryBindingStore } from './store/memory-binding-store.js';
 import { MemoryPresenceStore } from './store/memory-presence-store.js';
 import type { PresenceStore } from './store/presence-store.js';
@@ -57,6 +65,10 @@ export interface SharedStores {
   nonceCounter: SharedNonceCounter;
   /** The concurrency gate's leases (calls, REST requests), shared so limits hold across the cluster. */
   gate: ConcurrencyGate;
+  /** Call records, so that any node serves any node's calls. */
+  callRecords: CallRecordStore;
+  /** Where each node takes SIP from the others (calls to devices connected elsewhere). */
+  nodes: NodeRegistry;
   close(): Promise<void>;
 }
 
@@ -70,6 +82,8 @@ export async function createHeraldServer(config: HeraldConfig, log: Log = silent
     presence: new RedisPresenceStore(redis),
     gate: new RedisConcurrencyGate(redis, { defaultTtlMs: config.settings.gate.leaseTtlMs }),
     subscriptions: new RedisSubscriptionStore(redis),
+    callRecords: new RedisCallRecordStore(redis, callRecordLifetimes(config)),
+    nodes: new RedisNodeRegistry(redis),
     changes,
     nonceCounter: new RedisNonceCounter(redis),
     close: async () => {
@@ -78,6 +92,11 @@ export async function createHeraldServer(config: HeraldConfig, log: Log = silent
     },
   };
   return new HeraldServer(config, log, shared);
+}
+
+/** A live record lasts one gate lease TTL without renewal (its call renews both on the same beat). */
+function callRecordLifetimes(config: HeraldConfig): CallRecordLifetimes {
+  return { liveTtlMs: config.settings.gate.leaseTtlMs, retentionMs: config.settings.callRecords.retention * 1000 };
 }
 
 export interface ReadyInfo {
@@ -99,7 +118,10 @@ export class HeraldServer {
   /** Slots per account and resource type: REST requests take `api:*` ones; the call engine takes a `calls` slot per call. */
   readonly gate: ConcurrencyGate;
   readonly calls: CallEngine;
-  readonly callRecords: CallRecordStore = new MemoryCallRecordStore();
+  /** Relays requests between this node's connections and the other nodes (cluster routing). */
+  private readonly relay: FlowRelay;
+  private readonly announcer: NodeAnnouncer;
+  readonly callRecords: CallRecordStore;
   private readonly instructions: InstructionsClient;
   readonly tracker: PresenceTracker;
   readonly subscriptions: PresenceSubscriptions;
@@ -145,10 +167,29 @@ export class HeraldServer {
     });
     this.metrics.observeMedia(() => this.media?.counts() ?? NO_MEDIA);
     this.router = new RequestRouter(log, { rejected: (status) => this.metrics.sipRejected.inc({ status }) });
-    this.transactions = new TransactionLayer(this.transport, this.router, { timers: sip.timers, logger: log });
+    // Requests routed through this node's relay (cluster routing) are forwarded before the router sees them.
+    this.transactions = new TransactionLayer(
+      this.transport,
+      {
+        onRequest: (request, txn) => {
+          if (!this.relay.onRequest(request, txn)) this.router.onRequest(request, txn);
+        },
+        onAck: (ack, flow) => {
+          if (!this.relay.onAck(ack, flow)) this.router.onAck(ack, flow);
+        },
+      },
+      { timers: sip.timers, logger: log },
+    );
+    const authTokens = new Map(config.settings.accounts.map((a) => [a.sid, a.authToken]));
+    const relayKeys: RelayKeys = (accountSid) => authTokens.get(accountSid) ?? null;
+    this.relay = new FlowRelay({ nodeId: config.nodeId, keys: relayKeys, transactions: this.transactions, transport: this.transport, log });
+    const nodes = shared?.nodes ?? new MemoryNodeRegistry();
+    this.announcer = new NodeAnnouncer(nodes, config.settings.gate.leaseTtlMs, log);
+    const clusterRoutes = new ClusterRoutes(nodes, relayKeys, log);
     this.bindings = shared?.bindings ?? new MemoryBindingStore();
+    this.callRecords = shared?.callRecords ?? new MemoryCallRecordStore(callRecordLifetimes(config));
     const presenceStore = shared?.presence ?? new MemoryPresenceStore();
-    this.instructions = new InstructionsClient({ userAgent: `Herald/${VERSION}`, log });
+    this.instructions = new InstructionsClient({ userAgent: `Herald/${VERSION}`, log, timeoutMs: config.settings.webhooks.timeout * 1000 });
     const sources: PresenceSources = {
       bindings: this.bindings,
       presence: presenceStore,
@@ -210,7 +251,8 @@ export class HeraldServer {
     const receivedResponses = this.metrics.sipReceived.labels('response');
     this.transport.on('message', (m) => (m.message.type === 'request' ? receivedRequests : receivedResponses).inc());
     this.transport.on('malformed', () => this.metrics.sipMalformed.inc());
-    this.gate = this.metrics.observeGate(shared?.gate ?? new MemoryConcurrencyGate({ defaultTtlMs: config.settings.gate.leaseTtlMs }));
+    const gate = shared?.gate ?? new MemoryConcurrencyGate({ defaultTtlMs: config.settings.gate.leaseTtlMs });
+    this.gate = this.metrics.observeGate(gate);
     this.http = buildHttpServer({ metrics: this.metrics, nodeInfo: () => this.nodeInfo(), draining: () => this.draining, accounts: config.settings.accounts, bindings: this.bindings, presence: this.presence, now: Date.now, log,
       gate: this.gate, gateSettings: config.settings.gate, callRecords: this.callRecords,
       activeCalls: (accountSid, identity) => this.calls?.activeCalls(accountSid, identity) ?? 0 });
@@ -228,6 +270,13 @@ export class HeraldServer {
       t1: this.transactions.settings.t1,
       keepaliveMs: config.settings.calls.keepaliveInterval * 1000,
       leaseTtlMs: config.settings.gate.leaseTtlMs,
+      busyGate: gate,
+      relayTo: (binding) => clusterRoutes.hopTo(binding),
+      digestCallers: {
+        bindings: this.bindings,
+        nodeId: config.nodeId,
+        authorize: (request, identity, host, source, local) => this.registrar.authorize(request, identity, host, source, local),
+      },
       presenceChanged: (accountSid, identity) => this.tracker.changed(accountSid, identity),
     });
     this.router.handle('INVITE', this.calls.handleInvite, { forwards: true });
@@ -278,6 +327,11 @@ export class HeraldServer {
         http: { host: httpAddress.address, port: httpAddress.port },
       },
     };
+    // Other nodes send calls for this node's connections to its TCP listener (else UDP), at its public host:
+    // relayed INVITEs carry whole SDP offers, often past the 1300 bytes RFC 3261 §18.1.1 allows over UDP.
+    const { tcp, udp } = this.bound.listeners;
+    const inbound = tcp !== null ? { protocol: 'tcp' as const, port: tcp.port } : udp !== null ? { protocol: 'udp' as const, port: udp.port } : null;
+    if (inbound !== null) await this.announcer.start({ nodeId: this.config.nodeId, sip: { ...inbound, host: this.config.publicHost } });
     return this.bound;
   }
 
@@ -306,6 +360,7 @@ export class HeraldServer {
     this.subscriptions.close();
     this.tracker.close();
     if (this.shared === null) await this.changes.close();
+    await this.announcer.stop(this.config.nodeId);
     this.transactions.stop();
     await this.instructions.close();
     await this.media?.close();

@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { BEARER_CHALLENGE } from '../auth/bearer.js';
 import type { ConfigFile } from '../config/schema.js';
-import type { ConcurrencyGate } from '../gate/gate.js';
+import { DEFAULT_LEASE_TTL_MS, type ConcurrencyGate } from '../gate/gate.js';
 import { holdLease } from '../gate/hold-lease.js';
 import { CALLS } from '../gate/resources.js';
 import type { InstructionsClient } from '../instructions/index.js';
@@ -29,9 +29,12 @@ import type { ServerTransaction } from '../transaction/types.js';
 import { heraldContact } from '../transport/contact-target.js';
 import type { Flow, Transport } from '../transport/types.js';
 import { Call } from './call.js';
-import type { CallRecordStore } from './call-records.js';
+import type { CallRecordStore } from '../store/call-record-store.js';
 import type { CallServices, DialogEntry } from './call-services.js';
-import { CallerIdentifier } from './caller.js';
+import { CallerIdentifier, type DigestCallers } from './caller.js';
+import { CallRecordKeeper } from './call-record-keeper.js';
+import { ClientCalls } from './client-calls.js';
+import { outboundTrunks } from './outbound-trunk.js';
 
 export interface CallEngineOptions {
   config: Pick<ConfigFile, 'accounts' | 'trunks'>;
@@ -47,8 +50,14 @@ export interface CallEngineOptions {
   t1: number;
   /** Interval of the keepalive OPTIONS in answered calls, ms; 0 or absent = none (config `calls.keepaliveInterval`). */
   keepaliveMs?: number;
-  /** Lease lifetime of a call's slot, ms (renewed while the call lives). */
+  /** Lease lifetime of a call's slot, ms (renewed while the call lives); live call records are renewed on the same beat. */
   leaseTtlMs?: number;
+  /** The gate for "client in a call" leases (ClientCalls): the one without metrics. Default: `gate`. */
+  busyGate?: ConcurrencyGate;
+  /** How to reach devices registered on other nodes (cluster routing); without it they are rung at their contact, if they have one. */
+  relayTo?: CallServices['relayTo'];
+  /** Digest users placing calls (their bindings, the registrar's check); without it they are not recognised. */
+  digestCallers?: DigestCallers;
   /** A client's presence may have changed (it entered or left a call). */
   presenceChanged(accountSid: string, identity: string): void;
   /** A call was refused for want of a slot (metrics). */
@@ -59,7 +68,7 @@ export interface CallEngineOptions {
 export class CallEngine {
   private readonly calls = new Map<string, Call>();
   private readonly dialogs = new Map<string, DialogEntry>();
-  private readonly busy = new Map<string, number>();
+  private readonly clientCalls: ClientCalls;
   /** Calls to tell when a connection closes, by flow id (reliable flows only: UDP announces nothing). */
   private readonly flowCalls = new Map<string, Set<Call>>();
   private readonly identifier: CallerIdentifier;
@@ -68,15 +77,19 @@ export class CallEngine {
 
   constructor(private readonly o: CallEngineOptions) {
     this.now = o.now ?? Date.now;
-    this.identifier = new CallerIdentifier(o.config, this.now);
+    this.identifier = new CallerIdentifier(o.config, o.digestCallers ?? null, this.now);
+    const trunks = outboundTrunks(o.config.trunks);
+    this.clientCalls = new ClientCalls(o.busyGate ?? o.gate, o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, o.log);
     this.services = {
       transactions: o.transactions,
       transport: o.transport,
       instructions: o.instructions,
       presence: o.presence,
-      records: o.records,
+      keepRecords: () => new CallRecordKeeper(o.records, (o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS) / 3, o.log),
       dialogs: this.dialogs,
       nodeId: o.nodeId,
+      outboundTrunk: (accountSid) => trunks.get(accountSid) ?? null,
+      relayTo: o.relayTo ?? (async () => null),
       publicHost: o.publicHost,
       log: o.log,
       t1: o.t1,
@@ -85,7 +98,7 @@ export class CallEngine {
       newTag: () => newTag() + newTag(),
       newCallSid: () => `CA${randomBytes(16).toString('hex')}`,
       contactFor: (protocol) => heraldContact(o.transport, protocol),
-      busyChanged: (accountSid, identity, delta) => this.busyChanged(accountSid, identity, delta),
+      busyChanged: (accountSid, identity, callSid, delta) => this.busyChanged(accountSid, identity, callSid, delta),
       callEnded: (call) => this.calls.delete(call.sid),
       watchFlow: (flowId, call) => this.watchFlow(flowId, call),
       sleep: (ms, until) =>
@@ -131,9 +144,9 @@ export class CallEngine {
     for (const call of calls) call.flowClosed(flowId);
   }
 
-  /** Calls of a client in progress on this node (presence `busy`). */
-  activeCalls(accountSid: string, identity: string): number {
-    return this.busy.get(`${accountSid}\u0000${identity}`) ?? 0;
+  /** Calls a client is in, on every node of the cluster (presence `busy`). */
+  activeCalls(accountSid: string, identity: string): Promise<number> {
+    return this.clientCalls.count(accountSid, identity);
   }
 
   /** Calls in progress on this node (drain, /v1/Node). */
@@ -142,8 +155,9 @@ export class CallEngine {
   }
 
   private async startCall(request: SipRequest, txn: ServerTransaction): Promise<void> {
-    const verdict = this.identifier.identify(request, txn.flow.remote.address);
+    const verdict = await this.identifier.identify(request, txn.flow);
     if (!verdict.ok) {
+      if (verdict.response !== undefined) return txn.respond(verdict.response);
       const res = createResponse(request, verdict.status, undefined);
       if (verdict.status === 401) res.headers.append('WWW-Authenticate', BEARER_CHALLENGE);
       res.headers.set('Warning', heraldWarning(verdict.reason));
@@ -181,11 +195,9 @@ export class CallEngine {
     });
   }
 
-  private busyChanged(accountSid: string, identity: string, delta: number): void {
-    const k = `${accountSid}\u0000${identity}`;
-    const n = (this.busy.get(k) ?? 0) + delta;
-    if (n <= 0) this.busy.delete(k);
-    else this.busy.set(k, n);
-    this.o.presenceChanged(accountSid, identity);
+  /** The presence change is announced once the cluster sees the client in (or out of) the call. */
+  private busyChanged(accountSid: string, identity: string, callSid: string, delta: 1 | -1): void {
+    const done = delta > 0 ? this.clientCalls.enter(accountSid, identity, callSid) : this.clientCalls.leave(accountSid, identity, callSid);
+    void done.then(() => this.o.presenceChanged(accountSid, identity));
   }
 }

@@ -9,8 +9,11 @@ import type { Log } from '../log.js';
 import type { PresenceSources } from '../presence/snapshot.js';
 import type { TransactionLayer } from '../transaction/transaction-layer.js';
 import type { Protocol, Transport } from '../transport/types.js';
-import type { CallRecordStore } from './call-records.js';
 import type { Call } from './call.js';
+import type { CallRecordKeeper } from './call-record-keeper.js';
+import type { OutboundTrunk } from './outbound-trunk.js';
+import type { RelayHop } from '../cluster/cluster-routes.js';
+import type { Binding } from '../store/binding-store.js';
 
 export interface DialogEntry {
   call: Call;
@@ -22,10 +25,15 @@ export interface CallServices {
   transport: Pick<Transport, 'flow' | 'viaSentBy'>;
   instructions: InstructionsClient;
   presence: PresenceSources;
-  records: CallRecordStore;
+  /** A keeper for one call's records (renewed while the call lives). */
+  keepRecords(): CallRecordKeeper;
   /** Dialogs of live calls by Herald's tag. */
   dialogs: Map<string, DialogEntry>;
   nodeId: string;
+  /** How to reach a device registered on another node (through that node); null when it cannot be relayed. */
+  relayTo(binding: Binding): Promise<RelayHop | null>;
+  /** Where an account's `<Number>` goes; null without an outbound trunk. */
+  outboundTrunk(accountSid: string): OutboundTrunk | null;
   publicHost: string;
   log: Log;
   /** T1, ms (the 2xx ACK wait is 64·T1). */
@@ -37,8 +45,8 @@ export interface CallServices {
   newCallSid(): string;
   /** Herald's Contact for a leg over `protocol`. */
   contactFor(protocol: Protocol): string;
-  /** A client's number of calls changed (presence `busy`). */
-  busyChanged(accountSid: string, identity: string, delta: number): void;
+  /** A client entered (+1) or left (-1) call `callSid` (presence `busy`, cluster-wide). */
+  busyChanged(accountSid: string, identity: string, callSid: string, delta: 1 | -1): void;
   callEnded(call: Call): void;
   /** Tells the call when this connection (a reliable flow) closes, until the call ends. */
   watchFlow(flowId: string, call: Call): void;

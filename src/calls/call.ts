@@ -33,13 +33,14 @@ import { setBody } from '../sip/message.js';
 import { createResponse, heraldWarning } from '../sip/response.js';
 import { cseqOf } from '../sip/fields.js';
 import { IGNORE_OUTCOME, type ServerTransaction } from '../transaction/types.js';
-import type { CallRecord, CallRecordStatus } from './call-records.js';
+import type { CallRecord, CallRecordStatus } from '../store/call-record-store.js';
 import { Dial, type DialOutcome } from './dial.js';
 import { Dialog, responseEndsDialog } from './dialog.js';
 import type { IdentifiedCall } from './caller.js';
 import type { CallServices } from './call-services.js';
 import { LegKeepalive, type ProbedLeg } from './leg-keepalive.js';
 import type { OutboundLeg } from './outbound-leg.js';
+import type { CallRecordKeeper } from './call-record-keeper.js';
 import { dialTargets } from './dial-targets.js';
 
 type Side = 'a' | 'b';
@@ -81,6 +82,7 @@ export class Call {
   private busy: Array<{ accountSid: string; identity: string }> = [];
   private record: CallRecord;
   private legRecord: CallRecord | null = null;
+  private readonly records: CallRecordKeeper;
   private endedResolve!: () => void;
   /** Resolves when the call has ended. */
   readonly finished: Promise<void>;
@@ -97,6 +99,7 @@ export class Call {
     this.lateOffer = init.invite.body.length === 0;
     this.startedAt = this.s.now();
     this.finished = new Promise((r) => (this.endedResolve = r));
+    this.records = init.services.keepRecords();
     const caller = init.identified.caller;
     this.params = callParameters({
       callSid: this.sid,
@@ -186,7 +189,7 @@ export class Call {
   /** A `<Dial>`: rings, bridges, and returns what the `action` URL says to do next (null: go on with the next verb). */
   private async runDial(verb: DialVerb, docUrl: string): Promise<{ verbs: readonly Verb[]; url: string } | null | 'ended'> {
     const targets = await dialTargets(this.s, this.account, verb, {
-      fromUser: verb.callerId ?? this.init.identified.fromUser,
+      callerUser: this.init.identified.fromUser,
       body: this.invite.body.length > 0 ? { type: this.invite.headers.get('content-type') ?? 'application/sdp', bytes: this.invite.body } : undefined,
     });
     if (this.ended) return 'ended';
@@ -194,6 +197,7 @@ export class Call {
       legs: targets.legs,
       timeout: verb.timeout,
       busyWithoutRinging: targets.busy,
+      unreachable: targets.unreachable,
       onRinging: (_leg, r) => this.ringing(r),
     });
     this.dial = dial;
@@ -287,7 +291,7 @@ export class Call {
     const caller = this.init.identified.clientIdentity;
     if (caller !== null) this.busy.push({ accountSid: this.account.sid, identity: caller });
     if (calleeLabel.startsWith('client:')) this.busy.push({ accountSid: this.account.sid, identity: calleeLabel.slice('client:'.length) });
-    for (const b of this.busy) this.s.busyChanged(b.accountSid, b.identity, +1);
+    for (const b of this.busy) this.s.busyChanged(b.accountSid, b.identity, this.sid, +1);
   }
 
   /** The caller's CANCEL (before any final response), or its connection closing while the call rings. */
@@ -439,7 +443,7 @@ export class Call {
     this.s.dialogs.delete(this.aTag);
     const bTag = this.bLeg?.dialog?.state.localTag;
     if (bTag !== undefined) this.s.dialogs.delete(bTag);
-    for (const b of this.busy) this.s.busyChanged(b.accountSid, b.identity, -1);
+    for (const b of this.busy) this.s.busyChanged(b.accountSid, b.identity, this.sid, -1);
     this.busy = [];
     void this.init.lease.release();
     const now = this.s.now();
@@ -453,8 +457,7 @@ export class Call {
   }
 
   private saveRecord(): void {
-    const records = [this.record, ...(this.legRecord !== null ? [this.legRecord] : [])];
-    for (const r of records) this.s.records.put({ ...r }).catch((err: unknown) => this.log.error({ err, callSid: r.sid }, 'writing a call record failed'));
+    this.records.save([this.record, ...(this.legRecord !== null ? [this.legRecord] : [])]);
   }
 
   private status(event: StatusEvent, duration?: number, finalStatus?: CallRecordStatus): void {

@@ -8,7 +8,7 @@
  *   answered    a leg answered (the call engine bridges it)
  *   busy        every leg answered 486, 600 or 603 (or a client was dnd)
  *   no-answer   the ring timeout passed, or legs timed out / were unavailable
- *   failed      anything else (no target could be reached, 4xx/5xx)
+ *   failed      anything else (no target could be dialed or reached, 4xx/5xx)
  *   canceled    the caller hung up first
  */
 import type { SipResponse } from '../sip/message.js';
@@ -29,6 +29,8 @@ export interface DialOptions {
   timeout: number;
   /** Targets that count as busy without being rung (a dnd client). */
   busyWithoutRinging: number;
+  /** Targets that could not be dialed at all: with nothing rung, the dial has `failed`. */
+  unreachable: number;
   /** A 180/183 from any leg (the caller hears ringing once). */
   onRinging(leg: OutboundLeg, response: SipResponse): void;
 }
@@ -60,7 +62,8 @@ export class Dial {
 
   start(): void {
     if (this.legs.length === 0) {
-      this.finish({ kind: this.o.busyWithoutRinging > 0 ? 'busy' : 'no-answer', statuses: [] });
+      const kind = this.o.busyWithoutRinging > 0 ? 'busy' : this.o.unreachable > 0 ? 'failed' : 'no-answer';
+      this.finish({ kind, statuses: [] });
       return;
     }
     this.timer = setTimeout(() => this.timedOut(), this.o.timeout * 1000);

@@ -4,12 +4,15 @@
  * the 2xx that establishes its dialog (ACKed per §13.2.2.4, for every
  * retransmission too), a final failure, a timeout, a CANCEL (§9.1: only
  * after a provisional response arrived; one that comes after a 2xx is too
- * late, so the leg is ACKed and hung up instead).
+ * late, so the leg is ACKed and hung up instead). A 401/407 is answered
+ * with Digest when the leg has credentials (§22.2: the same Call-ID and From
+ * tag, the next CSeq), once, or once more when the nonce was only stale.
  */
+import { answerChallenge, type ClientCredentials } from '../auth/digest-client.js';
 import { randomToken } from '../sip/ids.js';
 import { Headers } from '../sip/headers.js';
 import { SipRequest, setBody, type SipResponse } from '../sip/message.js';
-import { tagOf, toOf } from '../sip/fields.js';
+import { cseqOf, tagOf, toOf } from '../sip/fields.js';
 import { createCancel } from '../transaction/cancel.js';
 import type { TransactionLayer } from '../transaction/transaction-layer.js';
 import { IGNORE_OUTCOME } from '../transaction/types.js';
@@ -39,14 +42,23 @@ export interface OutboundLegOptions {
   body?: { type: string; bytes: Buffer };
   /** Label for logs and records: the client identity, or the URI. */
   label: string;
+  /** Answer a 401/407 with these (a carrier trunk, a `<Sip>` with username and password). */
+  credentials?: ClientCredentials;
   events: OutboundLegEvents;
 }
 
 export type LegState = 'calling' | 'ringing' | 'answered' | 'failed' | 'canceled' | 'ended';
 
+/** Challenges answered at most: one, and one more when the server only said the nonce was stale. */
+const MAX_CHALLENGES = 2;
+
 export class OutboundLeg {
-  readonly invite: SipRequest;
+  /** The INVITE in progress (a new one, next CSeq, after a Digest challenge). */
+  invite: SipRequest;
   readonly label: string;
+  private readonly callId = randomToken(24);
+  private readonly fromTag = randomToken(16);
+  private challenges = 0;
   state: LegState = 'calling';
   dialog: Dialog | null = null;
   private sawProvisional = false;
@@ -58,17 +70,24 @@ export class OutboundLeg {
 
   constructor(private readonly o: OutboundLegOptions) {
     this.label = o.label;
+    this.invite = this.buildInvite(1);
+  }
+
+  private buildInvite(cseq: number, authorization?: { header: string; value: string }): SipRequest {
+    const o = this.o;
     const h = new Headers();
     for (const r of o.route ?? []) h.append('Route', r);
-    h.append('From', `${o.from};tag=${randomToken(16)}`);
+    h.append('From', `${o.from};tag=${this.fromTag}`);
     h.append('To', o.to);
-    h.append('Call-ID', randomToken(24));
-    h.append('CSeq', '1 INVITE');
+    h.append('Call-ID', this.callId);
+    h.append('CSeq', `${cseq} INVITE`);
     h.append('Contact', o.contact);
     h.append('Allow', 'INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS');
-    this.invite = new SipRequest('INVITE', o.requestUri, h);
-    if (o.body !== undefined && o.body.bytes.length > 0) setBody(this.invite, o.body.bytes, o.body.type);
-    else setBody(this.invite, Buffer.alloc(0));
+    if (authorization !== undefined) h.append(authorization.header, authorization.value);
+    const invite = new SipRequest('INVITE', o.requestUri, h);
+    if (o.body !== undefined && o.body.bytes.length > 0) setBody(invite, o.body.bytes, o.body.type);
+    else setBody(invite, Buffer.alloc(0));
+    return invite;
   }
 
   get target(): SendTarget {
@@ -113,7 +132,7 @@ export class OutboundLeg {
   /** ACKs the 2xx (with a body when the caller's offer came late, in its ACK). */
   ack(body?: { type: string; bytes: Buffer }): void {
     if (this.dialog === null) return;
-    const ack = this.dialog.ack(1, this.o.contact);
+    const ack = this.dialog.ack((cseqOf(this.invite) as { seq: number }).seq, this.o.contact);
     if (body !== undefined && body.bytes.length > 0) setBody(ack, body.bytes, body.type);
     this.ackOf2xx = ack;
     this.o.transactions.sendAck(ack, this.ackTarget());
@@ -152,7 +171,21 @@ export class OutboundLeg {
       this.o.events.answered(this, r);
       return;
     }
+    if ((r.status === 401 || r.status === 407) && this.retryWithCredentials(r)) return;
     this.fail(r.status);
+  }
+
+  /** §22.2: the same INVITE again with credentials for the challenge; false when there are none to give. */
+  private retryWithCredentials(challenge: SipResponse): boolean {
+    const credentials = this.o.credentials;
+    if (credentials === undefined || (this.state !== 'calling' && this.state !== 'ringing')) return false;
+    const answer = answerChallenge(challenge, this.invite, credentials);
+    if (answer === null || this.challenges >= MAX_CHALLENGES || (this.challenges === 1 && !answer.stale)) return false;
+    this.challenges += 1;
+    this.invite = this.buildInvite((cseqOf(this.invite) as { seq: number }).seq + 1, answer);
+    this.sawProvisional = false;
+    this.start();
+    return true;
   }
 
   private fail(status: number): void {

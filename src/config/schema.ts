@@ -4,6 +4,7 @@
  * so a typo stops the start instead of failing the first call.
  */
 import { z } from 'zod';
+import { parseUri } from '../sip/uri.js';
 
 const hex32 = (prefix: string) =>
   z.string().regex(new RegExp(`^${prefix}[0-9a-f]{32}$`), `must be "${prefix}" followed by 32 lower-case hex digits`);
@@ -13,6 +14,26 @@ const url = z.string().url('must be an absolute http(s) URL').refine((u) => /^ht
 const cidr = z
   .string()
   .regex(/^(\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?|[0-9a-fA-F:]+(\/\d{1,3})?)$/, 'must be an IP address or CIDR (e.g. 192.0.2.0/24)');
+
+/** A carrier's address as a SIP URI without a user part; the transport, if named, one Herald can open (not ws/wss). */
+function isCarrierUri(text: string): boolean {
+  const u = parseUri(text);
+  if (!u.ok || u.uri.kind !== 'sip' || u.uri.user !== null) return false;
+  const transport = u.uri.params.get('transport');
+  return transport === undefined || (typeof transport === 'string' && ['udp', 'tcp', 'tls'].includes(transport.toLowerCase()));
+}
+
+/** Where `<Dial><Number>` goes for the trunk's account (README "Configuration"). */
+export const outboundTrunkSchema = z
+  .object({
+    uri: z.string().refine(isCarrierUri, 'must be a SIP URI without a user part, e.g. "sip:carrier.example:5060;transport=udp" (transport udp, tcp or tls)'),
+    /** Digest credentials for the carrier's 401/407 (RFC 3261 §22.2). */
+    username: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    /** The From user when the `<Dial>` names no callerId (default: the caller). */
+    callerId: z.string().regex(/^[A-Za-z0-9+._~-]+$/, 'must be a phone number or a plain SIP user name').optional(),
+  })
+  .refine((o) => (o.username === undefined) === (o.password === undefined), { message: 'username and password go together', path: ['password'] });
 
 export const applicationSchema = z.object({
   sid: hex32('AP'),
@@ -37,7 +58,16 @@ export const accountSchema = z
       })
       .default({ calls: 10, api: 20, devicesPerClient: 10 }),
     sipDomain: z.string().regex(/^[A-Za-z0-9.-]+$/, 'must be a host name').optional(),
-    credentials: z.array(z.object({ username: z.string().regex(/^[A-Za-z0-9._~-]+$/, 'must be a plain user name'), password: z.string().min(1) })).default([]),
+    credentials: z
+      .array(
+        z.object({
+          username: z.string().regex(/^[A-Za-z0-9._~-]+$/, 'must be a plain user name'),
+          password: z.string().min(1),
+          /** The application of the calls this user places (a token's outgoing grant, for a Digest user); without it the user only registers and receives. */
+          outgoingApplication: hex32('AP').optional(),
+        }),
+      )
+      .default([]),
     presenceCallback: url.optional(),
     applications: z.array(applicationSchema).default([]),
     numbers: z.array(z.object({ number: z.string().regex(/^\+?[0-9]{3,15}$/, 'must be a phone number like +15550001111'), application: hex32('AP') })).default([]),
@@ -47,6 +77,11 @@ export const accountSchema = z
     acc.numbers.forEach((n, i) => {
       if (!apps.has(n.application)) {
         ctx.addIssue({ code: 'custom', path: ['numbers', i, 'application'], message: `no application ${n.application} in this account` });
+      }
+    });
+    acc.credentials.forEach((c, i) => {
+      if (c.outgoingApplication !== undefined && !apps.has(c.outgoingApplication)) {
+        ctx.addIssue({ code: 'custom', path: ['credentials', i, 'outgoingApplication'], message: `no application ${c.outgoingApplication} in this account` });
       }
     });
     if (acc.credentials.length > 0 && acc.sipDomain === undefined) {
@@ -76,6 +111,7 @@ export const configSchema = z
           name: z.string().min(1),
           account: hex32('AC'),
           from: z.array(cidr).min(1),
+          outbound: outboundTrunkSchema.optional(),
         }),
       )
       .default([]),
@@ -139,6 +175,10 @@ export const configSchema = z
         keepaliveInterval: z.number().min(0).max(86_400).default(30),
       })
       .default({ keepaliveInterval: 30 }),
+    /** The application's webhooks (voiceUrl, fallback, action, Redirect): seconds to wait for an answer before it counts as failed (then the fallback). */
+    webhooks: z.object({ timeout: z.number().min(0.1).max(120).default(10) }).default({ timeout: 10 }),
+    /** Call records (`GET …/Calls`): how long a finished call's record is kept, seconds. A live one lasts as long as its call (renewed like its gate lease). */
+    callRecords: z.object({ retention: z.number().int().min(1).max(31_536_000).default(86_400) }).default({ retention: 86_400 }),
   })
   .superRefine((cfg, ctx) => {
     const accounts = new Set(cfg.accounts.map((a) => a.sid));
@@ -158,3 +198,4 @@ export const configSchema = z
 export type ConfigFile = z.infer<typeof configSchema>;
 export type AccountConfig = z.infer<typeof accountSchema>;
 export type ApplicationConfig = z.infer<typeof applicationSchema>;
+export type OutboundTrunkConfig = z.infer<typeof outboundTrunkSchema>;

@@ -1,10 +1,10 @@
 /**
  * `GET /v1/Accounts/{AC}/Calls[?status=…]` and `GET …/Calls/{CallSid}`
- * (CONTRACT §6): the records the call engine writes (src/calls/call-records.ts),
+ * (CONTRACT §6): the records the call engine writes (src/store/call-record-store.ts),
  * newest first.
  */
 import type { FastifyInstance } from 'fastify';
-import { CALL_STATUSES, type CallRecord, type CallRecordStatus, type CallRecordStore } from '../calls/call-records.js';
+import { CALL_STATUSES, type CallRecord, type CallRecordStatus, type CallRecordStore } from '../store/call-record-store.js';
 import { principalOf } from './basic-auth.js';
 import { ApiError, badRequest } from './errors.js';
 

@@ -5,7 +5,7 @@
  * explicit status a client set (PUT here or SIP PUBLISH; src/presence/status.ts),
  * the list of present clients by effective status, and access-token minting.
  *
- * `busy` comes from the call engine: the calls a client is in on this node (`activeCalls`).
+ * `busy` comes from the call engine: the calls a client is in, on any node (`activeCalls`).
  *
  * Every request here holds a slot of the concurrency gate for its resource
  * type while it runs (api-gate.ts), and `/Usage` reports the account's
@@ -29,7 +29,7 @@ import {
 import type { ConcurrencyGate } from '../gate/gate.js';
 import type { Log } from '../log.js';
 import { apiGate, restResourceOf, type GateSettings } from './api-gate.js';
-import type { CallRecordStore } from '../calls/call-records.js';
+import type { CallRecordStore } from '../store/call-record-store.js';
 import { readPresence, type PresenceSnapshot } from '../presence/snapshot.js';
 import { callsApi } from './calls-api.js';
 import { basicAuth, principalOf } from './basic-auth.js';
@@ -49,8 +49,8 @@ export interface RestApiDeps {
   throttled?: (account: string, resourceType: string) => void;
   /** Call records (`…/Calls`). */
   callRecords: CallRecordStore;
-  /** Calls a client is in (presence `busy`); 0 when absent. */
-  activeCalls?: (accountSid: string, identity: string) => number;
+  /** Calls a client is in (presence `busy`, cluster-wide); 0 when absent. */
+  activeCalls?: (accountSid: string, identity: string) => number | Promise<number>;
   log?: Log;
 }
 
@@ -231,7 +231,7 @@ export const restApi: FastifyPluginAsync<RestApiDeps> = async (app, deps) => {
     for (const identity of identities) {
       const bindings = await deps.bindings.list(account.sid, identity, now);
       // A binding may have expired between the two reads: then the client is offline.
-      const effective = effectiveStatus(records.get(identity) ?? null, bindings, deps.activeCalls?.(account.sid, identity) ?? 0, now);
+      const effective = effectiveStatus(records.get(identity) ?? null, bindings, (await deps.activeCalls?.(account.sid, identity)) ?? 0, now);
       if (effective === status) clients.push({ identity, status: effective, devices: bindings.length });
     }
     return { clients };

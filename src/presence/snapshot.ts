@@ -10,8 +10,8 @@ import { effectiveStatus, type PresenceRecord, type PresenceStatus } from './sta
 export interface PresenceSources {
   bindings: BindingStore;
   presence: PresenceStore;
-  /** Calls the client is in (the call engine fills this in); 0 without one. */
-  activeCalls?: (accountSid: string, identity: string) => number;
+  /** Calls the client is in (the call engine fills this in, cluster-wide); 0 without one. */
+  activeCalls?: (accountSid: string, identity: string) => number | Promise<number>;
 }
 
 export interface PresenceSnapshot {
@@ -25,7 +25,6 @@ export interface PresenceSnapshot {
 }
 
 export async function readPresence(src: PresenceSources, accountSid: string, identity: string, now: number): Promise<PresenceSnapshot> {
-  const [bindings, record] = await Promise.all([src.bindings.list(accountSid, identity, now), src.presence.get(accountSid, identity)]);
-  const activeCalls = src.activeCalls?.(accountSid, identity) ?? 0;
+  const [bindings, record, activeCalls] = await Promise.all([src.bindings.list(accountSid, identity, now), src.presence.get(accountSid, identity), src.activeCalls?.(accountSid, identity) ?? 0]);
   return { accountSid, identity, status: effectiveStatus(record, bindings, activeCalls, now), bindings, record, activeCalls, at: now };
 }

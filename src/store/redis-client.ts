@@ -94,6 +94,12 @@ local function expireZset(key)
 end
 `;
 
+/** A reply that is a list of bulk strings (MGET, ZRANGE, a script's table) as strings, nil as null. */
+export function replyTexts(reply: unknown): Array<string | null> {
+  if (!Array.isArray(reply)) throw new Error('unexpected reply from Redis');
+  return reply.map((r: unknown) => (r === null || r === undefined ? null : Buffer.isBuffer(r) ? r.toString('utf8') : String(r)));
+}
+
 /** The URL without its password, for messages. */
 function redactUrl(url: string): string {
   try {

@@ -15,7 +15,7 @@
  * nothing behind.
  */
 import type { Subscription, SubscriptionStore } from './subscription-store.js';
-import { LUA_EXPIRING_KEYS, LuaScript, keyPart, type RedisCommander } from './redis-client.js';
+import { LUA_EXPIRING_KEYS, LuaScript, keyPart, replyTexts, type RedisCommander } from './redis-client.js';
 
 export interface RedisSubscriptionStoreOptions {
   prefix?: string;
@@ -85,10 +85,6 @@ return out
 `);
 
 
-function texts(reply: unknown): Array<string | null> {
-  if (!Array.isArray(reply)) throw new Error('unexpected reply from Redis');
-  return reply.map((r: unknown) => (r === null || r === undefined ? null : Buffer.isBuffer(r) ? r.toString('utf8') : String(r)));
-}
 
 export class RedisSubscriptionStore implements SubscriptionStore {
   readonly prefix: string;
@@ -103,7 +99,7 @@ export class RedisSubscriptionStore implements SubscriptionStore {
   }
 
   async get(id: string): Promise<Subscription | null> {
-    const [json] = texts([await this.client.sendCommand(['GET', `${this.prefix}s:${id}`])]);
+    const [json] = replyTexts([await this.client.sendCommand(['GET', `${this.prefix}s:${id}`])]);
     return json === null || json === undefined ? null : (JSON.parse(json) as Subscription);
   }
 
@@ -117,19 +113,19 @@ export class RedisSubscriptionStore implements SubscriptionStore {
   }
 
   async watching(accountSid: string, presentity: string, now: number): Promise<Subscription[]> {
-    const ids = texts(await this.client.sendCommand(['ZRANGEBYSCORE', `${this.prefix}sw:${keyPart(accountSid)}:${keyPart(presentity)}`, `(${now}`, '+inf']));
+    const ids = replyTexts(await this.client.sendCommand(['ZRANGEBYSCORE', `${this.prefix}sw:${keyPart(accountSid)}:${keyPart(presentity)}`, `(${now}`, '+inf']));
     return this.load(ids);
   }
 
   async byFlow(node: string, flowId: string): Promise<Subscription[]> {
-    const ids = texts(await this.client.sendCommand(['ZRANGE', `${this.prefix}sf:${keyPart(node)}:${keyPart(flowId)}`, '0', '-1']));
+    const ids = replyTexts(await this.client.sendCommand(['ZRANGE', `${this.prefix}sf:${keyPart(node)}:${keyPart(flowId)}`, '0', '-1']));
     return this.load(ids);
   }
 
   async sweep(node: string, now: number): Promise<Subscription[]> {
     const out: Subscription[] = [];
     for (;;) {
-      const [taken, ...batch] = texts(await SWEEP.run(this.client, [], [...this.lib(), node, String(now)]));
+      const [taken, ...batch] = replyTexts(await SWEEP.run(this.client, [], [...this.lib(), node, String(now)]));
       for (const json of batch) if (json !== null) out.push(JSON.parse(json) as Subscription);
       if (Number(taken) < 500) return out;
     }
@@ -147,7 +143,7 @@ export class RedisSubscriptionStore implements SubscriptionStore {
   private async load(ids: Array<string | null>): Promise<Subscription[]> {
     const live = ids.filter((id): id is string => id !== null);
     if (live.length === 0) return [];
-    const jsons = texts(await this.client.sendCommand(['MGET', ...live.map((id) => `${this.prefix}s:${id}`)]));
+    const jsons = replyTexts(await this.client.sendCommand(['MGET', ...live.map((id) => `${this.prefix}s:${id}`)]));
     return jsons.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as Subscription);
   }
 }

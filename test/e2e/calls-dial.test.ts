@@ -9,15 +9,13 @@ import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import twilio from 'twilio';
-import type { Inviter as InviterType } from 'sip.js';
-import { mintAccessToken } from '../../src/auth/access-token.js';
-import { ACCOUNT, APP, AS_ACCOUNT, AUTH_TOKEN, accountYaml, callsInUseBecomes as inUseBecomes, KEY, SECRET } from '../helpers/test-account.js';
+import { ACCOUNT, APP, AS_ACCOUNT, AUTH_TOKEN, accountYaml, callsInUseBecomes as inUseBecomes, clientToken } from '../helpers/test-account.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
 import { run } from '../helpers/run.js';
+import { placeCall, type PlacedCall } from '../helpers/sipjs-caller.js';
 import { registerPhone, startPhone, type Phone } from '../helpers/sipjs-phone.js';
 
-const token = (identity: string, outgoing = false) =>
-  mintAccessToken({ accountSid: ACCOUNT, apiKeySid: KEY, apiKeySecret: SECRET, identity, incoming: true, ttl: 3600, ...(outgoing ? { outgoingApplicationSid: APP } : {}) });
+const token = clientToken;
 
 interface Hit {
   path: string;
@@ -109,29 +107,10 @@ describe('calls: trunk or client → webhook → TwiML → presence-aware fork',
     expect(events).to.include.members(['initiated', 'ringing', 'in-progress', 'completed']);
   });
 
-  async function clientCall(identity: string, to: string, o: { cancelAfterRinging?: boolean } = {}): Promise<{ status: number; inviter: InviterType; phone: Phone; warning: string | undefined }> {
-    const { Inviter, UserAgent } = await import('sip.js');
-    const phone = await startPhone({ identity, wsUrl: `ws://127.0.0.1:${herald.listeners.ws!.port}`, sdpPort: 30000 });
-    phones.push(phone);
-    const inviter = new Inviter(phone.ua, UserAgent.makeURI(`sip:${to}@herald.test`)!, { extraHeaders: [`Authorization: Bearer ${token(identity, true)}`] });
-    let warning: string | undefined;
-    const status = await new Promise<number>((resolve, reject) => {
-      inviter
-        .invite({
-          requestDelegate: {
-            onAccept: (r) => resolve(r.message.statusCode ?? 0),
-            onReject: (r) => {
-              warning = r.message.getHeader('warning');
-              resolve(r.message.statusCode ?? 0);
-            },
-            onProgress: (r) => {
-              if (o.cancelAfterRinging && (r.message.statusCode ?? 0) >= 180) void inviter.cancel();
-            },
-          },
-        })
-        .catch(reject);
-    });
-    return { status, inviter, phone, warning };
+  async function clientCall(identity: string, to: string, o: { cancelAfterRinging?: boolean } = {}): Promise<PlacedCall> {
+    const call = await placeCall({ wsUrl: `ws://127.0.0.1:${herald.listeners.ws!.port}`, identity, to, token: token(identity, true), sdpPort: 30000, ...o });
+    phones.push(call.phone);
+    return call;
   }
 
   it('a client with an outgoing grant calls alice; alice hangs up (BYE from the callee side)', async () => {
@@ -248,7 +227,7 @@ describe('calls: trunk or client → webhook → TwiML → presence-aware fork',
   it('at the account limit (calls: 3) the next call gets 503 with Retry-After and X-Herald-Limit, and the webhook is not called', async () => {
     twiml.set('/voice', dialClient('alice'));
     const [a1, a2] = phones as [Phone, Phone];
-    const held: Array<Awaited<ReturnType<typeof clientCall>>> = [];
+    const held: PlacedCall[] = [];
     for (let i = 0; i < 3; i++) {
       const r1 = a1.nextCall();
       const r2 = a2.nextCall();

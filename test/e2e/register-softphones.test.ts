@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import JsSIP from 'jssip';
 import NodeWebSocket from 'jssip-node-websocket';
 import { mintAccessToken } from '../../src/auth/access-token.js';
+import { baresipConfigDir } from '../helpers/baresip.js';
 import { startHerald, type HeraldProcess } from '../helpers/herald-process.js';
 import { startPeer, type PeerProcess } from '../helpers/peer-process.js';
 import { run } from '../helpers/run.js';
@@ -78,30 +79,11 @@ describe('REGISTER from real softphones and tools', function () {
   }
 
   describe('baresip (Digest)', () => {
-    /** A config folder for `baresip -f`: no audio device, SIP on a free port of 127.0.0.1, one account for bob. */
-    function baresipConfig(transport: 'udp' | 'tcp', heraldPort: number): string {
-      const dir = tempDir('herald-baresip-');
-      writeFileSync(
-        join(dir, 'config'),
-        [
-          'module_path /usr/lib/baresip/modules',
-          'sip_listen 127.0.0.1:0',
-          'audio_player aubridge,nil',
-          'audio_source aubridge,nil',
-          'audio_alert aubridge,nil',
-          'module stdio.so',
-          'module g711.so',
-          'module aubridge.so',
-          'module_app account.so',
-          '',
-        ].join('\n'),
-      );
-      writeFileSync(
-        join(dir, 'accounts'),
-        `<sip:bob@${DOMAIN};transport=${transport}>;auth_pass=bob-secret;outbound="sip:127.0.0.1:${heraldPort};transport=${transport}";regint=600\n`,
-      );
+    const baresipConfig = (transport: 'udp' | 'tcp', heraldPort: number): string => {
+      const dir = baresipConfigDir({ user: 'bob', password: 'bob-secret', domain: DOMAIN, transport, heraldPort });
+      dirs.push(dir);
       return dir;
-    }
+    };
 
     for (const transport of ['udp', 'tcp'] as const) {
       const T = transport.toUpperCase();

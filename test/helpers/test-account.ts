@@ -5,6 +5,7 @@
  * calls in use through the REST Usage endpoint, and its `calls` slot
  * counters on /metrics.
  */
+import { mintAccessToken } from '../../src/auth/access-token.js';
 import type { HeraldProcess } from './herald-process.js';
 
 export const ACCOUNT = 'AC0123456789abcdef0123456789abcdef';
@@ -22,6 +23,10 @@ export interface AccountYamlOptions {
   presenceCallback?: string;
   calls?: number;
   devicesPerClient?: number;
+  /** The trunk's `outbound` section as a YAML flow mapping, e.g. `{ uri: "sip:127.0.0.1:5070" }`. */
+  trunkOutbound?: string;
+  /** YAML lines appended to the account as they are (sipDomain, credentials…), each indented 4 spaces. */
+  accountExtra?: string;
   /** Top-level YAML appended as is (gate, drainTimeout…). */
   extra?: string;
 }
@@ -42,8 +47,13 @@ ${o.voiceFallbackUrl !== undefined ? `        voiceFallbackUrl: "${o.voiceFallba
     authToken: ${AUTH_TOKEN}
     apiKeys: [{ sid: ${KEY}, secret: ${SECRET} }]
     limits: { calls: ${o.calls ?? 10}, api: 20, devicesPerClient: ${o.devicesPerClient ?? 10} }
-${o.presenceCallback !== undefined ? `    presenceCallback: "${o.presenceCallback}"\n` : ''}${app}${o.voiceUrl === undefined ? '' : `trunks:\n  - { name: test-trunk, account: ${ACCOUNT}, from: ["127.0.0.1/32"] }\n`}${o.extra ?? ''}
+${o.presenceCallback !== undefined ? `    presenceCallback: "${o.presenceCallback}"\n` : ''}${o.accountExtra ?? ''}${app}${o.voiceUrl === undefined ? '' : `trunks:\n  - { name: test-trunk, account: ${ACCOUNT}, from: ["127.0.0.1/32"]${o.trunkOutbound !== undefined ? `, outbound: ${o.trunkOutbound}` : ''} }\n`}${o.extra ?? ''}
 `;
+}
+
+/** An access token of the test account for `identity`: incoming grant, and with `outgoing` the application's outgoing grant. */
+export function clientToken(identity: string, outgoing = false): string {
+  return mintAccessToken({ accountSid: ACCOUNT, apiKeySid: KEY, apiKeySecret: SECRET, identity, incoming: true, ttl: 3600, ...(outgoing ? { outgoingApplicationSid: APP } : {}) });
 }
 
 export async function callsInUse(node: HeraldProcess): Promise<number> {
