@@ -224,6 +224,7 @@ export class HeraldServer {
       nodeId: config.nodeId,
       publicHost: config.publicHost,
       log,
+      media: () => this.media,
       t1: this.transactions.settings.t1,
       leaseTtlMs: config.settings.gate.leaseTtlMs,
       presenceChanged: (accountSid, identity) => this.tracker.changed(accountSid, identity),

@@ -18,6 +18,7 @@ import { holdLease } from '../gate/hold-lease.js';
 import { CALLS } from '../gate/resources.js';
 import type { InstructionsClient } from '../instructions/index.js';
 import type { Log } from '../log.js';
+import type { MediaEngine } from '../media/media-engine.js';
 import type { PresenceSources } from '../presence/snapshot.js';
 import { tagOf, toOf } from '../sip/fields.js';
 import { newTag } from '../sip/ids.js';
@@ -43,6 +44,8 @@ export interface CallEngineOptions {
   nodeId: string;
   publicHost: string;
   log: Log;
+  /** The media engine (started after the call engine is made, hence a getter); absent: SDP passes through. */
+  media?: () => MediaEngine | null;
   t1: number;
   /** Lease lifetime of a call's slot, ms (renewed while the call lives). */
   leaseTtlMs?: number;
@@ -74,6 +77,7 @@ export class CallEngine {
       nodeId: o.nodeId,
       publicHost: o.publicHost,
       log: o.log,
+      media: o.media ?? (() => null),
       t1: o.t1,
       now: this.now,
       newTag: () => newTag() + newTag(),

@@ -1,0 +1,254 @@
+/**
+ * A call's media anchored in mediasoup (HERALD_MEDIA=on, CONTRACT §5.7): the
+ * SDP each leg sees names Herald's address, and the audio goes through one
+ * router per call.
+ *
+ *   caller's offer ─ open():    router with the caller's codecs, the caller's
+ *                               transport (connected, or comedia)
+ *   each fork      ─ offerFork(): a transport, and Herald's offer: the caller's
+ *                               codecs that the router carries
+ *   an answer      ─ checkAnswer(): a codec in common, or 488 for that fork
+ *                  ─ bridge():  the winner's transport connected, a Producer on
+ *                               each leg, Consumers crossed; the caller's answer
+ *   losing forks   ─ dropForks(): their transports closed
+ *   re-INVITE/UPDATE ─ relayOffer()/relayAnswer(): directions (hold) passed on
+ *   the call ends  ─ close():   the router, and with it everything above
+ *
+ * The call engine (src/calls/call.ts) calls these where it takes and gives a
+ * body; everything about SDP and mediasoup stays here.
+ */
+import type { types as ms } from 'mediasoup';
+import type { Log } from '../log.js';
+import { needsComedia } from './comedia.js';
+import type { MediaEngine } from './media-engine.js';
+import { PlainRtpLeg } from './plain-rtp-leg.js';
+import { parseAudioDescription, type AudioDescription, type SdpCodec } from './sdp/audio-description.js';
+import { asNumberedBy, bridgeCodecs, carriedCodecs, routerCodecsFor, sameCodec, type BridgeCodecs } from './sdp/codec-match.js';
+import { SdpError } from './sdp/sdp-error.js';
+
+export type CallSide = 'a' | 'b';
+
+/** One dialed leg's media until the dial is decided. */
+export interface ForkMedia {
+  readonly leg: PlainRtpLeg;
+  /** The callee's answer, once checked. */
+  answer: AudioDescription | null;
+}
+
+/** Where a peer's SIP comes from and what it says its address is (for the comedia decision). */
+export interface PeerAddresses {
+  /** The address the peer advertises for itself (its SDP c=, or its Contact host before there is SDP). */
+  advertised: string | null;
+  /** The address its SIP really comes from (or goes to). */
+  observed: string | null;
+}
+
+interface Bridged {
+  leg: PlainRtpLeg;
+  /** The codecs of the bridge, in the router's (the caller's) numbering. */
+  codecs: BridgeCodecs;
+  /** The callee's latest description. */
+  remote: AudioDescription;
+}
+
+export class CallMedia {
+  private readonly forks = new Set<ForkMedia>();
+  private bridged: Bridged | null = null;
+  /** A re-offer waiting for its answer: its requester's description (the answer mirrors its m= lines). */
+  private pendingOffer: { from: CallSide; offer: AudioDescription } | null = null;
+  private closed = false;
+  /** Stops legs waiting for their first packet when the call ends. */
+  private readonly ending = new AbortController();
+
+  private constructor(
+    private readonly engine: MediaEngine,
+    private readonly router: ms.Router,
+    private readonly caller: PlainRtpLeg,
+    private callerOffer: AudioDescription,
+    /** The caller's offered codecs that the router carries (the caller's payload types). */
+    private readonly carried: readonly SdpCodec[],
+    private readonly callSid: string,
+    private readonly log: Log,
+  ) {}
+
+  /**
+   * The caller's offer: its router and transport. Throws SdpError (488) when
+   * the offer has no audio Herald can carry; MediaUnavailableError when media
+   * is on but no worker runs.
+   */
+  static async open(engine: MediaEngine, offer: Buffer, caller: PeerAddresses, callSid: string, log: Log): Promise<CallMedia> {
+    const description = parseAudioDescription(offer);
+    if (description.profile !== 'rtp') throw new SdpError('WebRTC (DTLS-SRTP) callers are not anchored yet: only plain RTP legs are');
+    const carried = carriedCodecs(description.codecs);
+    const router = await engine.createRouter({ callSid }, routerCodecsFor(carried));
+    try {
+      const leg = await PlainRtpLeg.open({
+        router,
+        listenInfo: engine.listenInfo(),
+        rtcpMux: description.rtcpMux,
+        comedia: needsComedia(description.address, caller.observed),
+        appData: { callSid, side: 'a' },
+        latch: { reports: engine.unknownSsrcs, workerPid: engine.workerPidOf(router) ?? 0 },
+      });
+      await leg.connect(description);
+      await leg.setReceiving(description.direction);
+      log.debug({ callSid, comedia: leg.comedia, port: leg.transport.tuple.localPort, codecs: carried.map((c) => c.name) }, 'caller media anchored');
+      return new CallMedia(engine, router, leg, description, carried, callSid, log);
+    } catch (err) {
+      await engine.closeRouter(router);
+      throw err;
+    }
+  }
+
+  /** A transport for one dialed leg and Herald's offer to it. */
+  async offerFork(callee: PeerAddresses): Promise<{ fork: ForkMedia; offer: Buffer }> {
+    this.assertOpen();
+    const leg = await PlainRtpLeg.open({
+      router: this.router,
+      listenInfo: this.engine.listenInfo(),
+      // Not offered to callees: RFC 5761 would have us fall back to a second port anyway, and most SIP devices do not mux.
+      rtcpMux: false,
+      // The callee's SDP address is not known yet: decide by its Contact against where its SIP goes.
+      comedia: callee.advertised === null ? false : needsComedia(callee.advertised, callee.observed),
+      appData: { callSid: this.callSid, side: 'b' },
+      latch: { reports: this.engine.unknownSsrcs, workerPid: this.engine.workerPidOf(this.router) ?? 0 },
+    });
+    const fork: ForkMedia = { leg, answer: null };
+    this.forks.add(fork);
+    return { fork, offer: leg.describe(this.carried, this.callerOffer.direction, this.callerOffer.ptime) };
+  }
+
+  /** Is this fork's answer one the caller's media can meet? An SdpError (488) if not, else null. Synchronous: the dial asks it before choosing a winner. */
+  checkAnswer(fork: ForkMedia, body: Buffer): SdpError | null {
+    try {
+      const answer = parseAudioDescription(body);
+      if (answer.profile !== 'rtp') return new SdpError(`the callee answered ${answer.protocol}; only plain RTP legs are anchored yet`);
+      bridgeCodecs(this.carried, answer.codecs);
+      fork.answer = answer;
+      return null;
+    } catch (err) {
+      if (err instanceof SdpError) return err;
+      throw err;
+    }
+  }
+
+  /**
+   * The winner: its transport sends to its answer's address, and each leg's
+   * audio is produced and consumed by the other as soon as its first packets
+   * come (ssrc-latch.ts). Resolves with the caller's answer, without waiting
+   * for those packets (the caller starts sending once it has the answer).
+   */
+  async bridge(fork: ForkMedia, body: Buffer): Promise<Buffer> {
+    this.assertOpen();
+    const answer = fork.answer ?? parseAudioDescription(body);
+    const codecs = bridgeCodecs(this.carried, answer.codecs);
+    const leg = fork.leg;
+    this.forks.delete(fork);
+    this.bridged = { leg, codecs, remote: answer };
+    await leg.connect(answer);
+    await leg.setReceiving(answer.direction);
+    this.crossWhenFlowing('a', this.caller, leg, asNumberedBy(codecs, this.callerOffer.codecs), codecs);
+    this.crossWhenFlowing('b', leg, this.caller, asNumberedBy(codecs, answer.codecs), codecs);
+    if (answer.codecs.some((c) => sameCodec(codecs.audio, c) && codecs.audio.payloadType !== c.payloadType)) {
+      this.log.warn({ callSid: this.callSid, codec: codecs.audio, answered: answer.codecs }, 'the callee renumbered a payload type in its answer; it is sent the numbers Herald offered');
+    }
+    return this.caller.describe([codecs.audio], answer.direction, answer.ptime, { lines: this.callerOffer.lines, audioIndex: this.callerOffer.audioIndex });
+  }
+
+  /** `from`'s audio to `to`, once `from`'s first packets have made its Producer. */
+  private crossWhenFlowing(side: CallSide, from: PlainRtpLeg, to: PlainRtpLeg, sent: BridgeCodecs, codecs: BridgeCodecs): void {
+    from
+      .produce(sent, `${this.callSid}-${side}`, this.ending.signal)
+      .then(async (producer) => {
+        await to.consume(producer, codecs, this.router.rtpCapabilities);
+        this.log.debug({ callSid: this.callSid, side, ssrc: producer.rtpParameters.encodings?.[0]?.ssrc }, 'media flowing');
+      })
+      .catch((err: unknown) => {
+        if (!this.closed) this.log.warn({ err, callSid: this.callSid, side }, 'the media of a leg could not be bridged');
+      });
+  }
+
+  /** Closes the transports of every fork but `keep` (the dial is decided, or over). */
+  dropForks(keep?: ForkMedia): void {
+    for (const fork of this.forks) {
+      if (fork === keep) continue;
+      fork.leg.close();
+      this.forks.delete(fork);
+    }
+  }
+
+  /**
+   * An offer inside the bridged call (re-INVITE, UPDATE) from `from`: the
+   * offer Herald sends the other leg. The direction passes on as it is (a
+   * caller that holds with a=sendonly is sent only by Herald, so Herald
+   * holds the other leg with a=sendonly); the codec stays the bridge's.
+   */
+  async relayOffer(from: CallSide, body: Buffer): Promise<Buffer> {
+    const bridged = this.requireBridged();
+    const offer = parseAudioDescription(body);
+    this.keepsBridgeCodec(offer);
+    await this.legOf(from).connect(offer);
+    await this.legOf(from).setReceiving(offer.direction);
+    this.pendingOffer = { from, offer };
+    if (from === 'a') this.callerOffer = { ...offer };
+    else bridged.remote = offer;
+    const to = from === 'a' ? 'b' : 'a';
+    return this.legOf(to).describe(this.codecsFor(to), offer.direction, offer.ptime);
+  }
+
+  /** The other leg's answer to a relayed offer: the answer Herald gives the requester. */
+  async relayAnswer(to: CallSide, body: Buffer): Promise<Buffer> {
+    const bridged = this.requireBridged();
+    const answer = parseAudioDescription(body);
+    const answerer: CallSide = to === 'a' ? 'b' : 'a';
+    this.keepsBridgeCodec(answer);
+    await this.legOf(answerer).connect(answer);
+    await this.legOf(answerer).setReceiving(answer.direction);
+    if (answerer === 'b') bridged.remote = answer;
+    const offer = this.pendingOffer?.from === to ? this.pendingOffer.offer : null;
+    this.pendingOffer = null;
+    return this.legOf(to).describe(this.codecsFor(to), answer.direction, answer.ptime, offer === null ? undefined : { lines: offer.lines, audioIndex: offer.audioIndex });
+  }
+
+  /** Herald's current description for `side` (a re-INVITE without an offer is answered with it). */
+  currentDescription(side: CallSide): Buffer {
+    // Herald sends `side` what the other leg sends: the other leg's direction.
+    const other = side === 'a' ? this.requireBridged().remote : this.callerOffer;
+    return this.legOf(side).describe(this.codecsFor(side), other.direction, other.ptime);
+  }
+
+  /** Closes the router and everything on it; resolves when the worker has freed the ports. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.ending.abort(new Error('the call ended'));
+    this.forks.clear();
+    await this.engine.closeRouter(this.router);
+  }
+
+  private codecsFor(side: CallSide): SdpCodec[] {
+    const bridged = this.requireBridged();
+    return [asNumberedBy(bridged.codecs, side === 'a' ? this.callerOffer.codecs : bridged.remote.codecs).audio];
+  }
+
+  /** mediasoup's Producers keep their codec: a re-offer must still carry the bridge's (a change of codec is a 488 here). */
+  private keepsBridgeCodec(description: AudioDescription): void {
+    const audio = this.requireBridged().codecs.audio;
+    if (!description.codecs.some((c) => sameCodec(c, audio))) {
+      throw new SdpError(`the call's codec ${audio.name}/${audio.clockRate} is not in the new description; changing codecs mid-call is not supported`);
+    }
+  }
+
+  private legOf(side: CallSide): PlainRtpLeg {
+    return side === 'a' ? this.caller : this.requireBridged().leg;
+  }
+
+  private requireBridged(): Bridged {
+    if (this.bridged === null) throw new SdpError('no media bridge yet');
+    return this.bridged;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('the call media is closed');
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * One leg's media on a mediasoup PlainTransport (a softphone or a trunk:
+ * plain RTP/AVP): the transport on a port of HERALD_RTP_PORTS, where it
+ * sends (the peer's SDP address, or learnt from the first packet: comedia.ts),
+ * the Producer of what the peer sends and the Consumer of what it receives.
+ *
+ * A leg is what CallMedia bridges; a browser leg (WebRtcTransport: ICE-lite,
+ * DTLS-SRTP) is the other kind to come, with the same methods and its own
+ * `describe` (ICE and DTLS attributes), so CallMedia does not change for it.
+ */
+import type { types as ms } from 'mediasoup';
+import type { AudioDescription, MediaDirection, MediaLine, SdpCodec } from './sdp/audio-description.js';
+import { consumerRtpCapabilities, producerRtpParameters, type BridgeCodecs } from './sdp/codec-match.js';
+import { SdpOrigin } from './sdp/sdp-origin.js';
+import { writeAudioDescription } from './sdp/write-audio-description.js';
+import { SdpError } from './sdp/sdp-error.js';
+import { latchProducer, type UnknownSsrcReports } from './ssrc-latch.js';
+
+export interface PlainRtpLegOptions {
+  router: ms.Router;
+  listenInfo: ms.TransportListenInfo;
+  /** RTP and RTCP on one port (the peer offered a=rtcp-mux); else a second port for RTCP. */
+  rtcpMux: boolean;
+  /** Learn the peer's address from its first packet instead of its SDP (comedia.ts). */
+  comedia: boolean;
+  /** Names the leg in mediasoup's appData (which call, which side). */
+  appData: ms.AppData;
+  /** Where the peer's SSRC is learnt from (ssrc-latch.ts): the engine's reports and the router's worker. */
+  latch: { reports: UnknownSsrcReports; workerPid: number };
+}
+
+export class PlainRtpLeg {
+  private readonly origin = new SdpOrigin();
+  private connectedTo: { address: string; port: number } | null = null;
+  private producer: Promise<ms.Producer> | null = null;
+  private consumer: ms.Consumer | null = null;
+  private receiving = true;
+
+  private constructor(
+    readonly transport: ms.PlainTransport,
+    readonly comedia: boolean,
+    private readonly latch: PlainRtpLegOptions['latch'],
+  ) {}
+
+  static async open(o: PlainRtpLegOptions): Promise<PlainRtpLeg> {
+    const transport = await o.router.createPlainTransport({
+      listenInfo: o.listenInfo,
+      ...(o.rtcpMux ? { rtcpMux: true } : { rtcpMux: false, rtcpListenInfo: o.listenInfo }),
+      comedia: o.comedia,
+      appData: o.appData,
+    });
+    return new PlainRtpLeg(transport, o.comedia, o.latch);
+  }
+
+  /** The SDP for this leg's peer: Herald's address and ports, the codecs, the direction. */
+  describe(codecs: readonly SdpCodec[], direction: MediaDirection, ptime: number | null, mirror?: { lines: readonly MediaLine[]; audioIndex: number }): Buffer {
+    const tuple = this.transport.tuple;
+    return writeAudioDescription(this.origin, {
+      address: tuple.localAddress ?? tuple.localIp,
+      port: tuple.localPort,
+      rtcpPort: this.transport.rtcpTuple?.localPort ?? null,
+      codecs,
+      direction,
+      ptime,
+      ...(mirror !== undefined ? { mirror } : {}),
+    });
+  }
+
+  /**
+   * Where to send: the peer's SDP address (once; a PlainTransport connects
+   * once). With comedia the first packet decides and this does nothing.
+   */
+  async connect(remote: AudioDescription): Promise<void> {
+    if (this.comedia) return;
+    if (this.connectedTo !== null) {
+      if (this.connectedTo.address !== remote.address || this.connectedTo.port !== remote.port) {
+        throw new SdpError(`moving the media to ${remote.address}:${remote.port} mid-call is not supported (it stays at ${this.connectedTo.address}:${this.connectedTo.port})`);
+      }
+      return;
+    }
+    await this.transport.connect({ ip: remote.address, port: remote.port, ...(this.transport.rtcpTuple !== undefined ? { rtcpPort: remote.rtcpPort } : {}) });
+    this.connectedTo = { address: remote.address, port: remote.port };
+  }
+
+  /**
+   * The peer's audio into the router, in the bridge's codecs as the peer
+   * numbers them: resolves once the peer's first packets named its SSRC.
+   */
+  produce(codecs: BridgeCodecs, cname: string, signal: AbortSignal): Promise<ms.Producer> {
+    this.producer ??= latchProducer({
+      transport: this.transport,
+      reports: this.latch.reports,
+      workerPid: this.latch.workerPid,
+      payloadType: codecs.audio.payloadType,
+      rtpParameters: producerRtpParameters(codecs, cname),
+      signal,
+    });
+    return this.producer;
+  }
+
+  /** The other leg's audio out to this peer. */
+  async consume(producer: ms.Producer, codecs: BridgeCodecs, routerCapabilities: ms.RtpCapabilities): Promise<ms.Consumer> {
+    if (this.consumer === null) {
+      this.consumer = await this.transport.consume({ producerId: producer.id, rtpCapabilities: consumerRtpCapabilities(routerCapabilities, codecs), paused: !this.receiving });
+    }
+    return this.consumer;
+  }
+
+  /**
+   * Whether the peer wants media now (its SDP says sendrecv or recvonly):
+   * a peer on hold (sendonly, inactive) is sent nothing.
+   */
+  async setReceiving(direction: MediaDirection): Promise<void> {
+    this.receiving = direction === 'sendrecv' || direction === 'recvonly';
+    if (this.consumer === null || this.consumer.closed) return;
+    if (this.receiving && this.consumer.paused) await this.consumer.resume();
+    else if (!this.receiving && !this.consumer.paused) await this.consumer.pause();
+  }
+
+  close(): void {
+    if (!this.transport.closed) this.transport.close();
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * Calls with their media anchored in mediasoup (HERALD_MEDIA=on, CONTRACT
+ * §5.7) against a real `herald serve`: real peers on both legs — sipp as a
+ * trunk caller playing Debian's g711a.pcap, sipp as a callee echoing RTP
+ * (-rtp_echo), and raw UDP SIP/RTP peers in Node that send their own packets
+ * and count what comes back (checks that do not rest on mediasoup's counters).
+ * Each side must see Herald's address in the SDP, never the other peer's;
+ * a callee with no codec in common fails the dial with 488; hold and resume
+ * by re-INVITE pass the direction on; afterwards /v1/Node counts no router,
+ * transport, producer or consumer.
+ */
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import dgram from 'node:dgram';
+import { parse as parseSdp } from 'sdp-transform';
+import { accountYaml, callsInUseBecomes, NUMBER } from '../helpers/test-account.js';
+import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
+import { startPeer, type PeerProcess } from '../helpers/peer-process.js';
+import { run } from '../helpers/run.js';
+import { RtpPeer, rtpPacket } from '../helpers/rtp-peer.js';
+import { audioSdp, SipDialogPeer } from '../helpers/sip-dialog-peer.js';
+
+const FIXTURES = resolve(import.meta.dirname, '..', 'fixtures', 'sipp');
+const RTP_MIN = 45000;
+const RTP_MAX = 45099;
+
+interface NodeMedia {
+  status: string;
+  routers: number;
+  transports: number;
+  producers: number;
+  consumers: number;
+}
+
+/** A free UDP port of 127.0.0.1 for a peer program that needs to be told one (bound, read, released). */
+function freeUdpPort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = dgram.createSocket('udp4');
+    s.once('error', rej);
+    s.bind(0, '127.0.0.1', () => {
+      const port = s.address().port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+/** Resolves once a UDP socket is bound to `port` (a peer program is ready for SIP); there is no event for another process binding. */
+async function udpPortBound(port: number, timeoutMs = 10_000): Promise<void> {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  const deadline = Date.now() + timeoutMs;
+  while (!readFileSync('/proc/net/udp', 'utf8').includes(hex)) {
+    if (Date.now() > deadline) throw new Error(`nothing bound UDP port ${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** The audio stream of an SDP body: its address and port, payload types and direction. */
+function audioOf(body: Buffer | string): { address: string; port: number; payloads: number[]; direction: string } {
+  const sdp = parseSdp(body.toString());
+  const audio = sdp.media.find((m) => m.type === 'audio')!;
+  return {
+    address: (audio.connection ?? sdp.connection)!.ip,
+    port: audio.port,
+    payloads: String(audio.payloads ?? '').split(' ').map(Number),
+    direction: audio.direction ?? sdp.direction ?? 'sendrecv',
+  };
+}
+
+/** The SDP bodies in a sipp -trace_msg file, in order. */
+function sdpInTrace(file: string): string[] {
+  return readFileSync(file, 'utf8')
+    .split(/-{10,}/)
+    .filter((m) => m.includes('v=0'))
+    .map((m) => m.slice(m.indexOf('v=0')));
+}
+
+describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
+  this.timeout(90_000);
+  let herald: HeraldProcess;
+  let app: Server;
+  let base: string;
+  /** TwiML of the next call, and the action URL hits. */
+  let twiml = '';
+  const actions: Array<Record<string, string>> = [];
+  const peers: PeerProcess[] = [];
+  const closers: Array<() => void> = [];
+
+  async function nodeMedia(): Promise<NodeMedia> {
+    const res = await fetch(`http://127.0.0.1:${herald.listeners.http!.port}/v1/Node`);
+    return ((await res.json()) as { media: NodeMedia }).media;
+  }
+
+  /** Polls /v1/Node until the call's media is all gone (closing is asynchronous: the BYE is answered first). */
+  async function mediaBecomesEmpty(): Promise<NodeMedia> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const m = await nodeMedia();
+      if (m.routers === 0 && m.transports === 0 && m.producers === 0 && m.consumers === 0) return m;
+      if (Date.now() > deadline) throw new Error(`media left behind: ${JSON.stringify(m)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  const inRange = (port: number) => port >= RTP_MIN && port <= RTP_MAX;
+
+  before(async () => {
+    app = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        if ((req.url ?? '').startsWith('/action')) actions.push(Object.fromEntries(new URLSearchParams(body)));
+        res.setHeader('content-type', 'text/xml');
+        res.end((req.url ?? '').startsWith('/action') ? '<Response><Hangup/></Response>' : twiml);
+      });
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+    herald = await startHerald({
+      config: writeConfig(accountYaml({ voiceUrl: `${base}/voice`, extra: 'media: { workers: 1 }\n' })),
+      env: { HERALD_MEDIA: 'on', HERALD_RTP_PORTS: `${RTP_MIN}-${RTP_MAX}`, ...(process.env.MEDIA_TEST_DEBUG ? { HERALD_LOG_LEVEL: 'debug' } : {}) },
+    });
+    expect((await nodeMedia()).status, 'media engine (build the worker: npm run mediasoup-worker)').to.equal('running');
+  });
+  afterEach(async function () {
+    if (process.env.MEDIA_TEST_DEBUG && this.currentTest?.state === 'failed') console.log(herald.logs.slice(-40).map((l) => JSON.stringify(l)).join('\n'));
+    while (closers.length > 0) closers.pop()!();
+    await Promise.all(peers.splice(0).map((p) => p.stop({ timeoutMs: 2000 })));
+  });
+  after(async () => {
+    await herald?.stop();
+    await new Promise((r) => app?.close(r));
+  });
+
+  it('a Node caller with its own RTP → Herald → sipp callee echoing RTP: the audio comes back through Herald\'s port', async () => {
+    const [uasPort, uasMediaPort] = [await freeUdpPort(), await freeUdpPort()];
+    const trace = join(mkdtempSync(join(tmpdir(), 'herald-sipp-')), 'uas.msg');
+    const uas = startPeer('sipp', ['-sf', join(FIXTURES, 'media-uas-pcma.xml'), '-i', '127.0.0.1', '-p', String(uasPort), '-mp', String(uasMediaPort), '-rtp_echo', '-m', '1', '-nostdin', '-trace_msg', '-message_file', trace]);
+    peers.push(uas);
+    await udpPortBound(uasPort);
+    twiml = `<Response><Dial><Sip>sip:uas@127.0.0.1:${uasPort}</Sip></Dial></Response>`;
+
+    const caller = await SipDialogPeer.open();
+    const rtp = await RtpPeer.open();
+    closers.push(() => caller.close(), () => rtp.close());
+    caller.invite(herald.listeners.udp!.port, NUMBER, audioSdp(rtp.port, ['8 PCMA/8000', '101 telephone-event/8000']));
+    const ok = await caller.finalResponse('INVITE');
+    expect(ok.status).to.equal(200);
+    caller.ack(ok);
+
+    // The caller sees Herald's media address, not the callee's.
+    const herald200 = audioOf(ok.body);
+    expect(herald200.address).to.equal('127.0.0.1');
+    expect(inRange(herald200.port), `answer port ${herald200.port} in HERALD_RTP_PORTS`).to.equal(true);
+    expect(herald200.port).to.not.equal(uasMediaPort);
+    // telephone-event is not negotiated: mediasoup would drop it (src/media/codecs.ts).
+    expect(herald200.payloads).to.deep.equal([8]);
+
+    // 50 packets of PCMA, 20 ms apart, each naming itself: coming back with those payloads from Herald's port,
+    // they went caller → Herald → sipp → (echo) → Herald → caller (Herald never loops a leg's audio back to it).
+    const ssrc = 0x1234abcd;
+    for (let seq = 1; seq <= 50; seq++) {
+      rtp.send(rtpPacket({ payloadType: 8, seq, ssrc }), herald200.port);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await rtp.waitFor((got) => got.filter((p) => p.payloadType === 8).length >= 30, 'PCMA echoed back through Herald');
+    const audio = rtp.received.filter((p) => p.payloadType === 8);
+    for (const p of audio) {
+      expect(p.from.port, 'echo comes from Herald\'s port').to.equal(herald200.port);
+      expect(p.payload.toString('latin1')).to.match(new RegExp(`^audio ${ssrc} \\d+`));
+    }
+    caller.inDialog('BYE');
+    expect((await caller.finalResponse('BYE')).status).to.equal(200);
+    const exit = await uas.exited;
+    expect(exit.code, uas.output()).to.equal(0);
+    // The callee saw Herald's address in the offer, with the caller's codecs, never the caller's port.
+    const [offer] = sdpInTrace(trace);
+    const seen = audioOf(offer!);
+    expect(seen.address).to.equal('127.0.0.1');
+    expect(inRange(seen.port)).to.equal(true);
+    expect(seen.port).to.not.equal(rtp.port);
+    expect(seen.payloads).to.deep.equal([8]);
+    await mediaBecomesEmpty();
+    await callsInUseBecomes(herald, 0);
+  });
+
+  it('sipp trunk caller playing g711a.pcap → Herald → a Node callee: the recorded audio arrives from Herald\'s port, echoed back, sipp sees Herald\'s address', async () => {
+    const callee = await SipDialogPeer.open();
+    const rtp = await RtpPeer.open();
+    rtp.echo = true;
+    closers.push(() => callee.close(), () => rtp.close());
+    twiml = `<Response><Dial><Sip>sip:device@127.0.0.1:${callee.port}</Sip></Dial></Response>`;
+    const trace = join(mkdtempSync(join(tmpdir(), 'herald-sipp-')), 'uac.msg');
+    const sipp = run('sipp', ['-sf', join(FIXTURES, 'media-uac-pcap.xml'), '-s', NUMBER, '-m', '1', '-i', '127.0.0.1', '-p', '0', '-mp', String(await freeUdpPort()), '-timeout', '40s', '-timeout_error', '-nostdin', '-trace_msg', '-message_file', trace, `127.0.0.1:${herald.listeners.udp!.port}`], { timeoutMs: 60_000 });
+
+    const { request: invite, raw, from } = await callee.nextRequest('INVITE');
+    const offer = audioOf(invite.body);
+    expect(offer.address).to.equal('127.0.0.1');
+    expect(inRange(offer.port), `offer port ${offer.port} in HERALD_RTP_PORTS`).to.equal(true);
+    expect(offer.payloads).to.deep.equal([8]);
+    callee.respond(raw, from, 200, 'OK', audioSdp(rtp.port, ['8 PCMA/8000', '101 telephone-event/8000']));
+    await callee.nextRequest('ACK');
+
+    // g711a.pcap holds 236 packets of PCMA over 7 s; most of them must arrive (the first few may go before the SSRC is learnt).
+    await rtp.waitFor((got) => got.filter((p) => p.payloadType === 8).length >= 150, 'the pcap\'s PCMA through Herald', 20_000);
+    for (const p of rtp.received) expect(p.from.port, 'media comes from the port Herald offered').to.equal(offer.port);
+    const bye = await callee.nextRequest('BYE', 20_000);
+    callee.respond(bye.raw, bye.from, 200, 'OK');
+    const r = await sipp;
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    // sipp's 200 named Herald, not the callee's RTP port.
+    const answer = audioOf(sdpInTrace(trace)[1]!);
+    expect(answer.address).to.equal('127.0.0.1');
+    expect(inRange(answer.port)).to.equal(true);
+    expect(answer.port).to.not.equal(rtp.port);
+    await mediaBecomesEmpty();
+  });
+
+  it('a callee that answers no codec of the caller\'s: ACKed, hung up with Reason 488, the dial fails', async () => {
+    const uasPort = await freeUdpPort();
+    // sipp's built-in UAS answers PCMU only; the caller offers PCMA only.
+    const uas = startPeer('sipp', ['-sn', 'uas', '-i', '127.0.0.1', '-p', String(uasPort), '-mp', String(await freeUdpPort()), '-m', '1', '-nostdin']);
+    peers.push(uas);
+    await udpPortBound(uasPort);
+    twiml = `<Response><Dial action="${base}/action"><Sip>sip:uas@127.0.0.1:${uasPort}</Sip></Dial></Response>`;
+    actions.length = 0;
+    const caller = await SipDialogPeer.open();
+    const rtp = await RtpPeer.open();
+    closers.push(() => caller.close(), () => rtp.close());
+    caller.invite(herald.listeners.udp!.port, NUMBER, audioSdp(rtp.port, ['8 PCMA/8000']));
+    const final = await caller.finalResponse('INVITE');
+    expect(final.status).to.be.within(400, 699);
+    caller.ack(final);
+    // sipp's scenario ends only after the BYE that followed its 200: it saw the leg hung up.
+    const exit = await uas.exited;
+    expect(exit.code, uas.output()).to.equal(0);
+    expect(actions.map((a) => a.DialCallStatus)).to.deep.equal(['failed']);
+    await mediaBecomesEmpty();
+  });
+
+  it('a caller whose offer has no codec Herald carries gets 488 Not Acceptable Here at once', async () => {
+    const caller = await SipDialogPeer.open();
+    closers.push(() => caller.close());
+    twiml = '<Response><Hangup/></Response>';
+    caller.invite(herald.listeners.udp!.port, NUMBER, audioSdp(40000, ['9 G722/8000', '3 GSM/8000']));
+    const final = await caller.finalResponse('INVITE');
+    expect(final.status).to.equal(488);
+    expect(final.headers.get('warning') ?? '').to.match(/no offered audio codec/);
+    caller.ack(final);
+    await mediaBecomesEmpty();
+  });
+
+  it('hold and resume by re-INVITE: a=sendonly reaches the callee as a direction of Herald\'s offer, its recvonly comes back; SIP INFO DTMF passes', async () => {
+    const callee = await SipDialogPeer.open();
+    const calleeRtp = await RtpPeer.open();
+    const caller = await SipDialogPeer.open();
+    const callerRtp = await RtpPeer.open();
+    closers.push(() => callee.close(), () => calleeRtp.close(), () => caller.close(), () => callerRtp.close());
+    twiml = `<Response><Dial><Sip>sip:device@127.0.0.1:${callee.port}</Sip></Dial></Response>`;
+    caller.invite(herald.listeners.udp!.port, NUMBER, audioSdp(callerRtp.port, ['0 PCMU/8000', '8 PCMA/8000']));
+    const inv = await callee.nextRequest('INVITE');
+    expect(audioOf(inv.request.body).payloads).to.deep.equal([0, 8]);
+    // The callee picks PCMA: the caller's answer carries PCMA only.
+    callee.respond(inv.raw, inv.from, 200, 'OK', audioSdp(calleeRtp.port, ['8 PCMA/8000']));
+    const ok = await caller.finalResponse('INVITE');
+    caller.ack(ok);
+    expect(audioOf(ok.body).payloads).to.deep.equal([8]);
+    await callee.nextRequest('ACK');
+
+    for (const [direction, answered] of [['sendonly', 'recvonly'], ['sendrecv', 'sendrecv']] as const) {
+      caller.inDialog('INVITE', audioSdp(callerRtp.port, ['8 PCMA/8000'], direction));
+      const re = await callee.nextRequest('INVITE');
+      const relayed = audioOf(re.request.body);
+      expect(relayed.direction, `the callee is offered ${direction}`).to.equal(direction);
+      expect(relayed.port, 'Herald\'s port toward the callee stays').to.equal(audioOf(inv.request.body).port);
+      callee.respond(re.raw, re.from, 200, 'OK', audioSdp(calleeRtp.port, ['8 PCMA/8000'], answered));
+      const reOk = await caller.finalResponse('INVITE');
+      expect(reOk.status).to.equal(200);
+      expect(audioOf(reOk.body).direction, `the caller is answered ${answered}`).to.equal(answered);
+      expect(audioOf(reOk.body).port, 'Herald\'s port toward the caller stays').to.equal(audioOf(ok.body).port);
+      caller.ack(reOk);
+    }
+    // DTMF without telephone-event: SIP INFO passes to the other leg as it is.
+    caller.inDialog('INFO', 'Signal=5\r\nDuration=160\r\n', 'application/dtmf-relay');
+    const info = await callee.nextRequest('INFO');
+    expect(info.request.headers.get('content-type')).to.equal('application/dtmf-relay');
+    expect(info.request.body.toString()).to.match(/^Signal=5/);
+    callee.respond(info.raw, info.from, 200, 'OK');
+    expect((await caller.finalResponse('INFO')).status).to.equal(200);
+
+    caller.inDialog('BYE');
+    const bye = await callee.nextRequest('BYE');
+    callee.respond(bye.raw, bye.from, 200, 'OK');
+    expect((await caller.finalResponse('BYE')).status).to.equal(200);
+    await mediaBecomesEmpty();
+  });
+});
