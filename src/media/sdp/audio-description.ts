@@ -128,7 +128,7 @@ export function parseAudioDescription(body: Buffer | string): AudioDescription {
     rtcpMux,
     rtcpPort: rtcpMux ? audio.port : (audio.rtcp?.port ?? audio.port + 1),
     codecs,
-    direction: directionOf(audio, session, address),
+    direction: directionOf(audio, session, profile === 'rtp' ? address : null),
     ptime: audio.ptime ?? null,
     audioIndex,
     lines,
@@ -166,7 +166,8 @@ function codecsOf(audio: MediaDescription & MediaAttributes): SdpCodec[] {
   return codecs;
 }
 
-function directionOf(audio: MediaAttributes, session: SessionDescription, address: string): MediaDirection {
+/** The stream's direction; `address` is the plain RTP connection address (null for ICE, where c=0.0.0.0 is the norm, RFC 8839 §4.2.1). */
+function directionOf(audio: MediaAttributes, session: SessionDescription, address: string | null): MediaDirection {
   const direction = audio.direction ?? session.direction ?? 'sendrecv';
   // RFC 3264 §8.4: c=0.0.0.0 is the old (RFC 2543) way of putting the other side on hold: it receives nothing.
   if ((address === '0.0.0.0' || address === '::') && direction === 'sendrecv') return 'sendonly';
