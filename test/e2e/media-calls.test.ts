@@ -219,6 +219,68 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     await mediaBecomesEmpty();
   });
 
+  it('forking: each dialed device gets its own Herald port; the loser\'s transport closes as soon as one answers', async () => {
+    const [phone1, phone2] = [await SipDialogPeer.open(), await SipDialogPeer.open()];
+    const [rtp1, callerRtp] = [await RtpPeer.open(), await RtpPeer.open()];
+    rtp1.echo = true;
+    const caller = await SipDialogPeer.open();
+    closers.push(() => phone1.close(), () => phone2.close(), () => rtp1.close(), () => callerRtp.close(), () => caller.close());
+    twiml = `<Response><Dial><Sip>sip:one@127.0.0.1:${phone1.port}</Sip><Sip>sip:two@127.0.0.1:${phone2.port}</Sip></Dial></Response>`;
+    caller.invite(herald.listeners.udp!.port, NUMBER, audioSdp(callerRtp.port, ['0 PCMU/8000']));
+    const [inv1, inv2] = [await phone1.nextRequest('INVITE'), await phone2.nextRequest('INVITE')];
+    const [port1, port2] = [audioOf(inv1.request.body).port, audioOf(inv2.request.body).port];
+    expect(port1).to.not.equal(port2);
+    expect([inRange(port1), inRange(port2)]).to.deep.equal([true, true]);
+    phone2.respond(inv2.raw, inv2.from, 180, 'Ringing');
+    // The caller's transport and one per fork.
+    expect((await nodeMedia()).transports).to.equal(3);
+    phone1.respond(inv1.raw, inv1.from, 200, 'OK', audioSdp(rtp1.port, ['0 PCMU/8000']));
+    const ok = await caller.finalResponse('INVITE');
+    caller.ack(ok);
+    const cancel = await phone2.nextRequest('CANCEL');
+    phone2.respond(cancel.raw, cancel.from, 200, 'OK');
+    phone2.respond(inv2.raw, inv2.from, 487, 'Request Terminated');
+    // Caller and winner; the loser's transport is gone (a PlainTransport without rtcp-mux counts once).
+    expect((await nodeMedia()).transports).to.equal(2);
+    const herald200 = audioOf(ok.body);
+    for (let seq = 1; seq <= 20; seq++) {
+      callerRtp.send(rtpPacket({ payloadType: 0, seq, ssrc: 777 }), herald200.port);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await callerRtp.waitFor((got) => got.filter((p) => p.payloadType === 0).length >= 10, 'audio echoed by the winner');
+    expect(rtp1.received.every((p) => p.from.port === port1), 'the winner hears Herald from the port it was offered').to.equal(true);
+    caller.inDialog('BYE');
+    const bye = await phone1.nextRequest('BYE');
+    phone1.respond(bye.raw, bye.from, 200, 'OK');
+    await mediaBecomesEmpty();
+  });
+
+  it('comedia: a caller whose SDP address cannot be sent to is reached at the address its first packet came from', async () => {
+    const callee = await SipDialogPeer.open();
+    const [calleeRtp, callerRtp] = [await RtpPeer.open(), await RtpPeer.open()];
+    calleeRtp.echo = true;
+    const caller = await SipDialogPeer.open();
+    closers.push(() => callee.close(), () => calleeRtp.close(), () => callerRtp.close(), () => caller.close());
+    twiml = `<Response><Dial><Sip>sip:device@127.0.0.1:${callee.port}</Sip></Dial></Response>`;
+    // A host name Herald does not resolve (like a NAT'd phone's private address, it is never sent to).
+    caller.invite(herald.listeners.udp!.port, NUMBER, audioSdp(callerRtp.port, ['8 PCMA/8000']).replace(/IN IP4 127\.0\.0\.1/g, 'IN IP4 caller.invalid'));
+    const inv = await callee.nextRequest('INVITE');
+    callee.respond(inv.raw, inv.from, 200, 'OK', audioSdp(calleeRtp.port, ['8 PCMA/8000']));
+    const ok = await caller.finalResponse('INVITE');
+    caller.ack(ok);
+    const port = audioOf(ok.body).port;
+    for (let seq = 1; seq <= 20; seq++) {
+      callerRtp.send(rtpPacket({ payloadType: 8, seq, ssrc: 4242 }), port);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await callerRtp.waitFor((got) => got.filter((p) => p.payloadType === 8).length >= 10, 'audio back at the address the caller sent from');
+    expect(callerRtp.received.every((p) => p.from.port === port)).to.equal(true);
+    caller.inDialog('BYE');
+    const bye = await callee.nextRequest('BYE');
+    callee.respond(bye.raw, bye.from, 200, 'OK');
+    await mediaBecomesEmpty();
+  });
+
   it('a callee that answers no codec of the caller\'s: ACKed, hung up with Reason 488, the dial fails', async () => {
     const uasPort = await freeUdpPort();
     // sipp's built-in UAS answers PCMU only; the caller offers PCMA only.
