@@ -201,7 +201,7 @@ export class Call {
       legs,
       timeout: verb.timeout,
       busyWithoutRinging: targets.busy,
-      onRinging: (_leg, r) => this.ringing(r),
+      onRinging: (leg, r) => this.ringing(leg, r),
       ...(this.media !== null ? { acceptAnswer: this.media.acceptAnswer } : {}),
     });
     this.media?.bindLegs(dial.legs);
@@ -244,17 +244,34 @@ export class Call {
 
   // ---------------------------------------------------------------- the caller's leg
 
-  /** 180/183 from a leg: the caller hears ringing once (CONTRACT §5.5). */
-  private ringing(r: SipResponse): void {
-    if (this.rangCaller || this.ended) return;
-    this.rangCaller = true;
-    // With anchored media a 183's SDP names the callee's address, not Herald's: the caller is told 180 (early media is not bridged yet).
-    const early = r.status === 183 && this.media === null;
-    const res = createResponse(this.invite, early ? 183 : 180, undefined, this.aTag);
+  /** 180/183 from a leg: the caller hears ringing once (CONTRACT §5.5), or the leg's early media (183 with SDP). */
+  private ringing(leg: OutboundLeg, r: SipResponse): void {
+    if (this.ended) return;
+    if (this.media !== null && r.status === 183 && r.body.length > 0) return this.earlyMedia(this.media, leg, r);
+    if (this.rangCaller) return;
+    const early = r.status === 183 && r.body.length > 0;
+    this.provisional(early ? 183 : 180, early ? messageBody(r) : undefined);
+  }
+
+  /** A 183 with SDP while media is anchored: bridged early, the caller's 183 carries Herald's answer (else a plain 180). */
+  private earlyMedia(media: MediaSeam, leg: OutboundLeg, r: SipResponse): void {
+    media.earlyAnswer(leg, r).then(
+      (answer) => {
+        if (this.ended || this.answered || this.media !== media) return;
+        if (answer !== null) this.provisional(183, answer);
+        else if (!this.rangCaller) this.provisional(180);
+      },
+      (err: unknown) => this.log.error({ err, callSid: this.sid }, 'bridging early media failed'),
+    );
+  }
+
+  private provisional(status: 180 | 183, body?: Body): void {
+    const res = createResponse(this.invite, status, undefined, this.aTag);
     res.headers.set('Contact', this.s.contactFor(this.txn.flow.protocol));
-    if (early && r.body.length > 0) setBody(res, r.body, r.headers.get('content-type') ?? 'application/sdp');
+    if (body !== undefined) setBody(res, body.bytes, body.type);
     this.txn.respond(res);
-    this.status('ringing');
+    if (!this.rangCaller) this.status('ringing');
+    this.rangCaller = true;
   }
 
   /**

@@ -111,6 +111,25 @@ export class MediaSeam {
     for (const leg of [...this.forks.keys()]) if (leg !== winner) this.forks.delete(leg);
   }
 
+  /**
+   * A 183 with SDP from a dialed leg: Herald's answer for the caller's 183
+   * when that leg's early media is bridged, null when it is not (another leg
+   * has early media, or this one's cannot be bridged: the caller hears ringing).
+   */
+  async earlyAnswer(leg: OutboundLeg, response: SipResponse): Promise<Body | null> {
+    const fork = this.forks.get(leg);
+    const body = sdpBody(response);
+    if (fork === undefined || body === null) return null;
+    try {
+      const bytes = await this.media.earlyAnswer(fork, body);
+      return bytes === null ? null : { type: SDP, bytes };
+    } catch (err) {
+      if (!(err instanceof SdpError)) throw err;
+      this.s.log.info({ callSid: this.callSid, leg: leg.label, reason: err.message }, 'early media of a dialed leg cannot be bridged');
+      return null;
+    }
+  }
+
   /** The winner's answer bridged: the body of the caller's 200. */
   async answerFor(leg: OutboundLeg, response: SipResponse): Promise<Body> {
     const fork = this.forks.get(leg);

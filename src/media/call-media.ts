@@ -7,7 +7,10 @@
  *                               transport (connected, or comedia)
  *   each fork      ─ offerFork(): a transport, and Herald's offer: the caller's
  *                               codecs that the router carries
- *   an answer      ─ checkAnswer(): a codec in common, or 488 for that fork
+ *   a 183 with SDP ─ earlyAnswer(): the first such fork is bridged early (early
+ *                               media), the caller's 183 gets Herald's answer
+ *   an answer      ─ checkAnswer(): a codec in common (the early media's codec
+ *                               once there is early media), or 488 for that fork
  *                  ─ bridge():  the winner's transport connected, a Producer on
  *                               each leg, Consumers crossed; the caller's answer
  *   losing forks   ─ dropForks(): their transports closed
@@ -43,6 +46,7 @@ export interface PeerAddresses {
   observed: string | null;
 }
 
+/** A fork whose media is bridged with the caller's: early (183) or for good (2xx). */
 interface Bridged {
   leg: PlainRtpLeg;
   /** The codecs of the bridge, in the router's (the caller's) numbering. */
@@ -54,6 +58,10 @@ interface Bridged {
 export class CallMedia {
   private readonly forks = new Set<ForkMedia>();
   private bridged: Bridged | null = null;
+  /** The fork that gave early media (a 183 with SDP) and its setting up, until the dial is decided. */
+  private early: (Bridged & { fork: ForkMedia; setup: Promise<void> }) | null = null;
+  /** The codec the caller's Producer takes, once a fork was bridged (early or not): every later fork must take it too. */
+  private callerSends: BridgeCodecs | null = null;
   /** A re-offer waiting for its answer: its requester's description (the answer mirrors its m= lines). */
   private pendingOffer: { from: CallSide; offer: AudioDescription } | null = null;
   private closed = false;
@@ -123,7 +131,7 @@ export class CallMedia {
     try {
       const answer = parseAudioDescription(body);
       if (answer.profile !== 'rtp') return new SdpError(`the callee answered ${answer.protocol}; only plain RTP legs are anchored yet`);
-      bridgeCodecs(this.carried, answer.codecs);
+      this.codecsOfAnswer(answer);
       fork.answer = answer;
       return null;
     } catch (err) {
@@ -140,19 +148,73 @@ export class CallMedia {
    */
   async bridge(fork: ForkMedia, body: Buffer): Promise<Buffer> {
     this.assertOpen();
-    const answer = fork.answer ?? parseAudioDescription(body);
-    const codecs = bridgeCodecs(this.carried, answer.codecs);
-    const leg = fork.leg;
+    const early = this.early;
+    this.early = null;
     this.forks.delete(fork);
-    this.bridged = { leg, codecs, remote: answer };
-    await leg.connect(answer);
-    await leg.setReceiving(answer.direction);
-    this.crossWhenFlowing('a', this.caller, leg, asNumberedBy(codecs, this.callerOffer.codecs), codecs);
-    this.crossWhenFlowing('b', leg, this.caller, asNumberedBy(codecs, answer.codecs), codecs);
-    if (answer.codecs.some((c) => sameCodec(codecs.audio, c) && codecs.audio.payloadType !== c.payloadType)) {
-      this.log.warn({ callSid: this.callSid, codec: codecs.audio, answered: answer.codecs }, 'the callee renumbered a payload type in its answer; it is sent the numbers Herald offered');
+    if (early !== null && early.fork === fork) {
+      // The fork that gave early media answers: its media is already bridged.
+      await early.setup;
+      this.bridged = { leg: early.leg, codecs: early.codecs, remote: early.remote };
+      return this.answerForCaller(this.bridged);
     }
-    return this.caller.describe([codecs.audio], answer.direction, answer.ptime, { lines: this.callerOffer.lines, audioIndex: this.callerOffer.audioIndex });
+    const answer = fork.answer ?? parseAudioDescription(body);
+    const bridged: Bridged = { leg: fork.leg, codecs: this.codecsOfAnswer(answer), remote: answer };
+    this.bridged = bridged;
+    await this.connectFork(bridged);
+    return this.answerForCaller(bridged);
+  }
+
+  /**
+   * A 183 with SDP from a fork: the first one gets early media — bridged
+   * like an answer, without ending the dial — and the caller's 183 carries
+   * Herald's answer. Null for a later fork (the caller keeps the first
+   * fork's early media) or once the call is answered.
+   */
+  async earlyAnswer(fork: ForkMedia, body: Buffer): Promise<Buffer | null> {
+    this.assertOpen();
+    if (this.bridged !== null || !this.forks.has(fork)) return null;
+    if (this.early !== null) {
+      if (this.early.fork !== fork) return null;
+      await this.early.setup;
+      return this.answerForCaller(this.early);
+    }
+    const answer = parseAudioDescription(body);
+    if (answer.profile !== 'rtp') throw new SdpError(`the callee answered ${answer.protocol}; only plain RTP legs are anchored yet`);
+    fork.answer = answer;
+    const early = { fork, leg: fork.leg, codecs: this.codecsOfAnswer(answer), remote: answer, setup: Promise.resolve() };
+    early.setup = this.connectFork(early);
+    this.early = early;
+    await early.setup;
+    return this.answerForCaller(early);
+  }
+
+  /**
+   * A fork's codec: its first that the caller offered — or, once a fork was
+   * bridged (early media), that fork's, which the caller has been told to
+   * send and its Producer takes.
+   */
+  private codecsOfAnswer(answer: AudioDescription): BridgeCodecs {
+    const fixed = this.callerSends;
+    if (fixed === null) return bridgeCodecs(this.carried, answer.codecs);
+    if (!answer.codecs.some((c) => sameCodec(c, fixed.audio))) throw new SdpError(`the caller already sends ${fixed.audio.name}/${fixed.audio.clockRate} (early media); this answer does not take it`);
+    return fixed;
+  }
+
+  /** A bridged fork sends to its answer's address; each side's audio goes to the other once it flows. */
+  private async connectFork(b: Bridged): Promise<void> {
+    this.callerSends ??= b.codecs;
+    await b.leg.connect(b.remote);
+    await b.leg.setReceiving(b.remote.direction);
+    this.crossWhenFlowing('a', this.caller, b.leg, asNumberedBy(b.codecs, this.callerOffer.codecs), b.codecs);
+    this.crossWhenFlowing('b', b.leg, this.caller, asNumberedBy(b.codecs, b.remote.codecs), b.codecs);
+    if (b.remote.codecs.some((c) => sameCodec(b.codecs.audio, c) && b.codecs.audio.payloadType !== c.payloadType)) {
+      this.log.warn({ callSid: this.callSid, codec: b.codecs.audio, answered: b.remote.codecs }, 'the callee renumbered a payload type in its answer; it is sent the numbers Herald offered');
+    }
+  }
+
+  /** Herald's answer to the caller's offer for a bridged fork. */
+  private answerForCaller(b: Bridged): Buffer {
+    return this.caller.describe([b.codecs.audio], b.remote.direction, b.remote.ptime, { lines: this.callerOffer.lines, audioIndex: this.callerOffer.audioIndex });
   }
 
   /** `from`'s audio to `to`, once `from`'s first packets have made its Producer. */
@@ -172,6 +234,7 @@ export class CallMedia {
   dropForks(keep?: ForkMedia): void {
     for (const fork of this.forks) {
       if (fork === keep) continue;
+      if (this.early?.fork === fork) this.early = null;
       fork.leg.close();
       this.forks.delete(fork);
     }

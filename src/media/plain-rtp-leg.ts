@@ -98,11 +98,14 @@ export class PlainRtpLeg {
     return this.producer;
   }
 
-  /** The other leg's audio out to this peer. */
+  /**
+   * The other leg's audio out to this peer. A new producer replaces the one
+   * consumed so far (the fork that gave early media lost to another).
+   */
   async consume(producer: ms.Producer, codecs: BridgeCodecs, routerCapabilities: ms.RtpCapabilities): Promise<ms.Consumer> {
-    if (this.consumer === null) {
-      this.consumer = await this.transport.consume({ producerId: producer.id, rtpCapabilities: consumerRtpCapabilities(routerCapabilities, codecs), paused: !this.receiving });
-    }
+    if (this.consumer !== null && this.consumer.producerId === producer.id && !this.consumer.closed) return this.consumer;
+    this.consumer?.close();
+    this.consumer = await this.transport.consume({ producerId: producer.id, rtpCapabilities: consumerRtpCapabilities(routerCapabilities, codecs), paused: !this.receiving });
     return this.consumer;
   }
 

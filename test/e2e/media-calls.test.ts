@@ -255,6 +255,47 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     await mediaBecomesEmpty();
   });
 
+  it('early media: a fork\'s 183 with SDP is bridged (the caller hears it from Herald\'s port); another fork answering takes over the media', async () => {
+    const [early, answering, caller] = [await SipDialogPeer.open(), await SipDialogPeer.open(), await SipDialogPeer.open()];
+    const [earlyRtp, answeringRtp, callerRtp] = [await RtpPeer.open(), await RtpPeer.open(), await RtpPeer.open()];
+    answeringRtp.echo = true;
+    closers.push(() => early.close(), () => answering.close(), () => caller.close(), () => earlyRtp.close(), () => answeringRtp.close(), () => callerRtp.close());
+    twiml = `<Response><Dial><Sip>sip:ivr@127.0.0.1:${early.port}</Sip><Sip>sip:phone@127.0.0.1:${answering.port}</Sip></Dial></Response>`;
+    caller.invite(herald.listeners.udp!.port, NUMBER, audioSdp(callerRtp.port, ['8 PCMA/8000', '0 PCMU/8000']));
+    const [inv1, inv2] = [await early.nextRequest('INVITE'), await answering.nextRequest('INVITE')];
+    early.respond(inv1.raw, inv1.from, 183, 'Session Progress', audioSdp(earlyRtp.port, ['8 PCMA/8000']));
+    const progress = await caller.nextResponse(183);
+    const heraldPort = audioOf(progress.body).port;
+    expect(inRange(heraldPort)).to.equal(true);
+    expect(audioOf(progress.body).payloads).to.deep.equal([8]);
+    // The early leg plays an announcement: it reaches the caller from Herald's port.
+    const toHerald = audioOf(inv1.request.body).port;
+    for (let seq = 1; seq <= 20; seq++) {
+      earlyRtp.send(rtpPacket({ payloadType: 8, seq, ssrc: 1001, payload: Buffer.from(`announcement ${seq}`.padEnd(160, '.')) }), toHerald);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await callerRtp.waitFor((got) => got.filter((p) => p.payload.toString().startsWith('announcement')).length >= 10, 'early media at the caller');
+    expect(callerRtp.received.every((p) => p.from.port === heraldPort)).to.equal(true);
+
+    // The other fork answers in PCMA too (it must: the caller already sends PCMA); the early one is cancelled.
+    answering.respond(inv2.raw, inv2.from, 200, 'OK', audioSdp(answeringRtp.port, ['8 PCMA/8000']));
+    const ok = await caller.finalResponse('INVITE');
+    caller.ack(ok);
+    expect(audioOf(ok.body).port, 'the caller keeps its Herald port').to.equal(heraldPort);
+    const cancel = await early.nextRequest('CANCEL');
+    early.respond(cancel.raw, cancel.from, 200, 'OK');
+    early.respond(inv1.raw, inv1.from, 487, 'Request Terminated');
+    for (let seq = 1; seq <= 20; seq++) {
+      callerRtp.send(rtpPacket({ payloadType: 8, seq, ssrc: 2002 }), heraldPort);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await callerRtp.waitFor((got) => got.filter((p) => p.payload.toString().startsWith('audio 2002')).length >= 10, 'the caller\'s audio echoed by the answering fork');
+    caller.inDialog('BYE');
+    const bye = await answering.nextRequest('BYE');
+    answering.respond(bye.raw, bye.from, 200, 'OK');
+    await mediaBecomesEmpty();
+  });
+
   it('comedia: a caller whose SDP address cannot be sent to is reached at the address its first packet came from', async () => {
     const callee = await SipDialogPeer.open();
     const [calleeRtp, callerRtp] = [await RtpPeer.open(), await RtpPeer.open()];

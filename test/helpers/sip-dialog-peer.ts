@@ -63,6 +63,16 @@ export class SipDialogPeer {
     return { request: r.message as SipRequest, raw: r.raw, from: r.from };
   }
 
+  /** The next response with `status` to the current call's INVITE (a provisional one, e.g. 183). */
+  async nextResponse(status: number, timeoutMs = 10_000): Promise<SipResponse> {
+    const r = await this.take(
+      (m) => m.message.type === 'response' && m.message.status === status && m.message.headers.get('call-id') === this.callId,
+      `${status} response`,
+      timeoutMs,
+    );
+    return r.message as SipResponse;
+  }
+
   /** The next final response (1xx skipped) to a request of `method` of the current call. */
   async finalResponse(method: string, timeoutMs = 10_000): Promise<SipResponse> {
     for (;;) {
