@@ -132,6 +132,8 @@ export class Call {
       const media = await MediaSeam.open(this.s, this.invite, this.txn.flow, this.sid);
       if (media instanceof SdpError) return this.refuse(488, media.message, 'not-acceptable-here', 'failed');
       this.media = media;
+      // With anchored media Herald offers the forks itself: no leg waits for the caller's ACK to get its answer.
+      if (media !== null) this.lateOffer = false;
       if (this.ended) return this.closeMedia();
       const voice = await this.s.instructions.fetchVoice(this.application, this.params, this.account.authToken);
       if (this.ended) return;
@@ -432,7 +434,13 @@ export class Call {
     if (this.ackTimer !== null) {
       clearTimeout(this.ackTimer);
       this.ackTimer = null;
-      if (this.lateOffer) {
+      if (this.media !== null) {
+        // A late offer's answer (Herald offered in its 200): the caller's media is connected with it.
+        this.media.callerAck(ack).catch((err: unknown) => {
+          this.log.info({ err, callSid: this.sid }, 'the caller\'s answer in its ACK cannot be used: call ended');
+          this.hangUp('not-acceptable-here', 'failed');
+        });
+      } else if (this.lateOffer) {
         this.lateOffer = false;
         this.bLeg?.ack(ack.body.length > 0 ? { type: ack.headers.get('content-type') ?? 'application/sdp', bytes: ack.body } : undefined);
       }

@@ -45,20 +45,25 @@ export class MediaSeam {
   ) {}
 
   /**
-   * Anchors the caller's offer. Null when there is nothing to anchor (media
-   * off or unavailable, or no SDP offer in the INVITE: a late offer passes
-   * through); an SdpError when the offer cannot be used (the caller gets 488).
+   * Anchors the caller's media: its offer, or Herald's own offer when the
+   * INVITE has none (late offer). Null when media is off or unavailable, or
+   * the INVITE's body is not SDP (the call passes bodies through); an
+   * SdpError when the offer cannot be used (the caller gets 488).
    */
   static async open(s: CallServices, invite: SipRequest, flow: Flow, callSid: string): Promise<MediaSeam | SdpError | null> {
     const engine = s.media();
     if (engine === null || engine.status !== 'running') return null;
     const offer = sdpBody(invite);
-    if (offer === null) {
-      s.log.info({ callSid }, 'no SDP offer in the INVITE: media is not anchored for this call (late offer passes through)');
+    if (offer === null && invite.body.length > 0) {
+      s.log.info({ callSid, type: invite.headers.get('content-type') }, 'the INVITE\'s body is not SDP: media is not anchored for this call');
       return null;
     }
     try {
-      return new MediaSeam(await CallMedia.open(engine, offer, { advertised: null, observed: flow.remote.address }, callSid, s.log), s, callSid);
+      const media =
+        offer === null
+          ? await CallMedia.openWithoutOffer(engine, { advertised: uriHostOf(contactUri(invite) ?? ''), observed: flow.remote.address }, callSid, s.log)
+          : await CallMedia.open(engine, offer, { advertised: null, observed: flow.remote.address }, callSid, s.log);
+      return new MediaSeam(media, s, callSid);
     } catch (err) {
       if (err instanceof SdpError) return err;
       if (err instanceof MediaUnavailableError) return null;
@@ -130,6 +135,12 @@ export class MediaSeam {
     }
   }
 
+  /** The caller's ACK: with a late offer it carries the answer to Herald's offer in the 200. */
+  async callerAck(ack: SipRequest): Promise<void> {
+    const sdp = sdpBody(ack);
+    if (sdp !== null) await this.media.callerAnswered(sdp);
+  }
+
   /** The winner's answer bridged: the body of the caller's 200. */
   async answerFor(leg: OutboundLeg, response: SipResponse): Promise<Body> {
     const fork = this.forks.get(leg);
@@ -166,6 +177,13 @@ export class MediaSeam {
     if ('address' in target) return target.address;
     return this.s.transport.flow(target.flowId)?.remote.address ?? null;
   }
+}
+
+/** The URI of a request's Contact (first one), if any. */
+function contactUri(request: SipRequest): string | null {
+  const contact = request.headers.get('contact');
+  if (contact === undefined) return null;
+  return /<([^>]+)>/.exec(contact)?.[1] ?? contact.split(';')[0]?.trim() ?? null;
 }
 
 function uriHostOf(uri: string): string | null {

@@ -77,6 +77,8 @@ export class CallMedia {
     private readonly carried: readonly SdpCodec[],
     private readonly callSid: string,
     private readonly log: Log,
+    /** The caller sent no offer: Herald offers in its 200 and the answer comes in the ACK (RFC 3261 §13.2.1). */
+    private lateOffer = false,
   ) {}
 
   /**
@@ -106,6 +108,65 @@ export class CallMedia {
       await engine.closeRouter(router);
       throw err;
     }
+  }
+
+  /**
+   * A caller that sent no offer (late offer): the router carries every codec
+   * Herald has, the forks are offered those, and the caller is offered the
+   * bridge's codec in the 200; `callerAnswered` takes its ACK's answer. Its
+   * transport's comedia is decided by its Contact host, its SDP not being known.
+   */
+  static async openWithoutOffer(engine: MediaEngine, caller: PeerAddresses, callSid: string, log: Log): Promise<CallMedia> {
+    const router = await engine.createRouter({ callSid });
+    try {
+      const leg = await PlainRtpLeg.open({
+        router,
+        listenInfo: engine.listenInfo(),
+        rtcpMux: false,
+        comedia: caller.advertised === null ? false : needsComedia(caller.advertised, caller.observed),
+        appData: { callSid, side: 'a' },
+        latch: { reports: engine.unknownSsrcs, workerPid: engine.workerPidOf(router) ?? 0 },
+      });
+      const carried: SdpCodec[] = (router.rtpCapabilities.codecs ?? []).map((c) => ({
+        payloadType: c.preferredPayloadType ?? 0,
+        name: c.mimeType.slice(c.mimeType.indexOf('/') + 1),
+        clockRate: c.clockRate,
+        channels: c.channels ?? 1,
+        fmtp: '',
+      }));
+      const offer: AudioDescription = {
+        profile: 'rtp',
+        protocol: 'RTP/AVP',
+        address: '',
+        addressFamily: 4,
+        port: 0,
+        rtcpMux: false,
+        rtcpPort: 0,
+        codecs: carried,
+        direction: 'sendrecv',
+        ptime: null,
+        audioIndex: 0,
+        lines: [{ type: 'audio', port: 0, protocol: 'RTP/AVP', formats: '' }],
+        origin: { sessionId: '0', version: '0' },
+        webrtc: null,
+      };
+      return new CallMedia(engine, router, leg, offer, carried, callSid, log, true);
+    } catch (err) {
+      await engine.closeRouter(router);
+      throw err;
+    }
+  }
+
+  /** The caller's answer in its ACK to Herald's offer in the 200 (late offer). Throws SdpError when it does not take the bridge's codec. */
+  async callerAnswered(body: Buffer): Promise<void> {
+    if (!this.lateOffer) return;
+    this.lateOffer = false;
+    const answer = parseAudioDescription(body);
+    const sends = this.requireBridged().codecs.audio;
+    if (answer.profile !== 'rtp' || !answer.codecs.some((c) => sameCodec(c, sends))) throw new SdpError(`the caller's answer does not take ${sends.name}/${sends.clockRate}, the codec Herald offered`);
+    this.callerOffer = answer;
+    await this.caller.connect(answer);
+    await this.caller.setReceiving(answer.direction);
   }
 
   /** A transport for one dialed leg and Herald's offer to it. */
@@ -212,8 +273,9 @@ export class CallMedia {
     }
   }
 
-  /** Herald's answer to the caller's offer for a bridged fork. */
+  /** Herald's answer to the caller's offer for a bridged fork (its offer, for a caller that sent none). */
   private answerForCaller(b: Bridged): Buffer {
+    if (this.lateOffer) return this.caller.describe([b.codecs.audio], b.remote.direction, b.remote.ptime);
     return this.caller.describe([b.codecs.audio], b.remote.direction, b.remote.ptime, { lines: this.callerOffer.lines, audioIndex: this.callerOffer.audioIndex });
   }
 

@@ -296,6 +296,38 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     await mediaBecomesEmpty();
   });
 
+  it('late offer: a caller without SDP is offered Herald\'s address in the 200 with the callee\'s codec; its answer in the ACK connects it', async () => {
+    const [callee, caller] = [await SipDialogPeer.open(), await SipDialogPeer.open()];
+    const [calleeRtp, callerRtp] = [await RtpPeer.open(), await RtpPeer.open()];
+    calleeRtp.echo = true;
+    closers.push(() => callee.close(), () => caller.close(), () => calleeRtp.close(), () => callerRtp.close());
+    twiml = `<Response><Dial><Sip>sip:device@127.0.0.1:${callee.port}</Sip></Dial></Response>`;
+    caller.invite(herald.listeners.udp!.port, NUMBER, '');
+    const inv = await callee.nextRequest('INVITE');
+    // Herald offers the callee every codec it carries, from its own address.
+    const offer = audioOf(inv.request.body);
+    expect(offer.address).to.equal('127.0.0.1');
+    expect(inRange(offer.port)).to.equal(true);
+    expect(offer.payloads).to.include.members([0, 8]);
+    callee.respond(inv.raw, inv.from, 200, 'OK', audioSdp(calleeRtp.port, ['0 PCMU/8000']));
+    await callee.nextRequest('ACK');
+    const ok = await caller.finalResponse('INVITE');
+    const heraldOffer = audioOf(ok.body);
+    expect(heraldOffer.payloads, 'the caller is offered the callee\'s codec').to.deep.equal([0]);
+    expect(inRange(heraldOffer.port)).to.equal(true);
+    caller.ack(ok, audioSdp(callerRtp.port, ['0 PCMU/8000']));
+    for (let seq = 1; seq <= 20; seq++) {
+      callerRtp.send(rtpPacket({ payloadType: 0, seq, ssrc: 3003 }), heraldOffer.port);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await callerRtp.waitFor((got) => got.filter((p) => p.payload.toString().startsWith('audio 3003')).length >= 10, 'the caller\'s audio echoed by the callee');
+    expect(callerRtp.received.every((p) => p.from.port === heraldOffer.port)).to.equal(true);
+    caller.inDialog('BYE');
+    const bye = await callee.nextRequest('BYE');
+    callee.respond(bye.raw, bye.from, 200, 'OK');
+    await mediaBecomesEmpty();
+  });
+
   it('comedia: a caller whose SDP address cannot be sent to is reached at the address its first packet came from', async () => {
     const callee = await SipDialogPeer.open();
     const [calleeRtp, callerRtp] = [await RtpPeer.open(), await RtpPeer.open()];

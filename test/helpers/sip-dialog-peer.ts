@@ -88,7 +88,7 @@ export class SipDialogPeer {
 
   // ------------------------------------------------------------ as a caller (UAC)
 
-  /** Sends an INVITE for `user` at Herald with `sdp` as its offer. */
+  /** Sends an INVITE for `user` at Herald with `sdp` as its offer ('' for none: a late offer). */
   invite(heraldPort: number, user: string, sdp: string): void {
     counter += 1;
     this.callId = `media-${process.pid}-${counter}@test`;
@@ -100,10 +100,10 @@ export class SipDialogPeer {
     this.sendRequest('INVITE', sdp);
   }
 
-  /** ACKs a 2xx to the INVITE (and learns the dialog's To tag). */
-  ack(ok: SipResponse): void {
+  /** ACKs a 2xx to the INVITE (and learns the dialog's To tag); `sdp` is the answer to an offer in the 2xx. */
+  ack(ok: SipResponse, sdp = ''): void {
     this.toTag = /;tag=([^;\s]+)/.exec(ok.headers.get('to') ?? '')?.[1] ?? null;
-    this.send(this.requestText('ACK', this.cseq, ''));
+    this.send(this.requestText('ACK', this.cseq, sdp));
   }
 
   /** A request inside the dialog (re-INVITE, UPDATE, BYE); returns its CSeq. */
