@@ -10,7 +10,7 @@
  * transport, producer or consumer.
  */
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -126,7 +126,10 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     expect((await nodeMedia()).status, 'media engine (build the worker: npm run mediasoup-worker)').to.equal('running');
   });
   afterEach(async function () {
-    if (process.env.MEDIA_TEST_DEBUG && this.currentTest?.state === 'failed') console.log(herald.logs.slice(-40).map((l) => JSON.stringify(l)).join('\n'));
+    if (process.env.MEDIA_TEST_DEBUG && this.currentTest?.state === 'failed') {
+      console.log(herald.logs.slice(-40).map((l) => JSON.stringify(l)).join('\n'));
+      for (const p of peers) console.log(p.output());
+    }
     while (closers.length > 0) closers.pop()!();
     await Promise.all(peers.splice(0).map((p) => p.stop({ timeoutMs: 2000 })));
   });
@@ -325,6 +328,40 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     caller.inDialog('BYE');
     const bye = await callee.nextRequest('BYE');
     callee.respond(bye.raw, bye.from, 200, 'OK');
+    await mediaBecomesEmpty();
+  });
+
+  it('baresip answering (a real softphone playing a 440 Hz tone): its audio reaches the caller from Herald\'s port, not baresip\'s', async () => {
+    const sipPort = await freeUdpPort();
+    const dir = mkdtempSync(join(tmpdir(), 'herald-baresip-'));
+    // SIP and media on loopback only (net_interface 127.0.0.1), answering by itself, a sine tone as its microphone.
+    writeFileSync(
+      join(dir, 'config'),
+      ['module_path /usr/lib/baresip/modules', `sip_listen 127.0.0.1:${sipPort}`, 'net_interface 127.0.0.1', 'audio_player aubridge,nil', 'audio_source ausine,440', 'ausrc_srate 48000', 'ausrc_channels 2', 'audio_alert aubridge,nil', 'module stdio.so', 'module g711.so', 'module ausine.so', 'module aubridge.so', 'module_app account.so', ''].join('\n'),
+    );
+    writeFileSync(join(dir, 'accounts'), '<sip:bob@127.0.0.1>;regint=0;answermode=auto\n');
+    const baresip = startPeer('baresip', ['-f', dir]);
+    peers.push(baresip);
+    await udpPortBound(sipPort);
+    twiml = `<Response><Dial><Sip>sip:bob@127.0.0.1:${sipPort}</Sip></Dial></Response>`;
+    const caller = await SipDialogPeer.open();
+    const rtp = await RtpPeer.open();
+    closers.push(() => caller.close(), () => rtp.close());
+    caller.invite(herald.listeners.udp!.port, NUMBER, audioSdp(rtp.port, ['0 PCMU/8000']));
+    const ok = await caller.finalResponse('INVITE', 20_000);
+    expect(ok.status, baresip.output()).to.equal(200);
+    caller.ack(ok);
+    const herald200 = audioOf(ok.body);
+    expect(herald200.payloads).to.deep.equal([0]);
+    expect(inRange(herald200.port)).to.equal(true);
+    // baresip sends its tone at once; Herald learns its SSRC and forwards it. PCMU silence is 0xFF/0x7F: a tone is not.
+    await rtp.waitFor((got) => got.filter((p) => p.payloadType === 0).length >= 25, 'baresip\'s audio through Herald', 20_000);
+    expect(rtp.received.every((p) => p.from.port === herald200.port)).to.equal(true);
+    const tone = rtp.received.at(-1)!.payload;
+    expect(new Set(tone).size, 'a 440 Hz tone has many sample values').to.be.greaterThan(10);
+    caller.inDialog('BYE');
+    expect((await caller.finalResponse('BYE')).status).to.equal(200);
+    await baresip.waitFor(/terminated|closed|BYE/i, { timeoutMs: 10_000 });
     await mediaBecomesEmpty();
   });
 
