@@ -31,6 +31,9 @@ import { SdpError } from './sdp/sdp-error.js';
 
 export type CallSide = 'a' | 'b';
 
+/** How long after a re-offer a leg takes a new SSRC as its peer's restarted stream. */
+const RELATCH_WINDOW_MS = 10_000;
+
 /** One dialed leg's media until the dial is decided. */
 export interface ForkMedia {
   readonly leg: PlainRtpLeg;
@@ -279,17 +282,18 @@ export class CallMedia {
     return this.caller.describe([b.codecs.audio], b.remote.direction, b.remote.ptime, { lines: this.callerOffer.lines, audioIndex: this.callerOffer.audioIndex });
   }
 
-  /** `from`'s audio to `to`, once `from`'s first packets have made its Producer. */
+  /** `from`'s audio to `to`, once `from`'s first packets have made its Producer (and again if it restarts under a new SSRC). */
   private crossWhenFlowing(side: CallSide, from: PlainRtpLeg, to: PlainRtpLeg, sent: BridgeCodecs, codecs: BridgeCodecs): void {
-    from
-      .produce(sent, `${this.callSid}-${side}`, this.ending.signal)
-      .then(async (producer) => {
+    from.produce(sent, `${this.callSid}-${side}`, this.ending.signal, async (producer) => {
+      // A fork that lost (its early media ended) no longer consumes.
+      if (this.closed || to.transport.closed) return;
+      try {
         await to.consume(producer, codecs, this.router.rtpCapabilities);
         this.log.debug({ callSid: this.callSid, side, ssrc: producer.rtpParameters.encodings?.[0]?.ssrc }, 'media flowing');
-      })
-      .catch((err: unknown) => {
+      } catch (err) {
         if (!this.closed) this.log.warn({ err, callSid: this.callSid, side }, 'the media of a leg could not be bridged');
-      });
+      }
+    });
   }
 
   /** Closes the transports of every fork but `keep` (the dial is decided, or over). */
@@ -314,6 +318,7 @@ export class CallMedia {
     this.keepsBridgeCodec(offer);
     await this.legOf(from).connect(offer);
     await this.legOf(from).setReceiving(offer.direction);
+    this.followSender(from, offer);
     this.pendingOffer = { from, offer };
     if (from === 'a') this.callerOffer = { ...offer };
     else bridged.remote = offer;
@@ -329,6 +334,7 @@ export class CallMedia {
     this.keepsBridgeCodec(answer);
     await this.legOf(answerer).connect(answer);
     await this.legOf(answerer).setReceiving(answer.direction);
+    this.followSender(answerer, answer);
     if (answerer === 'b') bridged.remote = answer;
     const offer = this.pendingOffer?.from === to ? this.pendingOffer.offer : null;
     this.pendingOffer = null;
@@ -349,6 +355,11 @@ export class CallMedia {
     this.ending.abort(new Error('the call ended'));
     this.forks.clear();
     await this.engine.closeRouter(this.router);
+  }
+
+  /** A side that sends after a re-offer (resume) may restart its stream under a new SSRC: its leg watches for one for a while. */
+  private followSender(side: CallSide, description: AudioDescription): void {
+    if (description.direction === 'sendrecv' || description.direction === 'sendonly') this.legOf(side).relatch(RELATCH_WINDOW_MS);
   }
 
   private codecsFor(side: CallSide): SdpCodec[] {

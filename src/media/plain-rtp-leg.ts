@@ -32,7 +32,8 @@ export interface PlainRtpLegOptions {
 export class PlainRtpLeg {
   private readonly origin = new SdpOrigin();
   private connectedTo: { address: string; port: number } | null = null;
-  private producer: Promise<ms.Producer> | null = null;
+  /** What the peer sends: its Producer once latched, and who consumes it (called again with each new Producer). */
+  private sending: { codecs: BridgeCodecs; cname: string; signal: AbortSignal; current: ms.Producer | null; listeners: Array<(p: ms.Producer) => Promise<void>>; relatching: boolean } | null = null;
   private consumer: ms.Consumer | null = null;
   private receiving = true;
 
@@ -84,18 +85,60 @@ export class PlainRtpLeg {
 
   /**
    * The peer's audio into the router, in the bridge's codecs as the peer
-   * numbers them: resolves once the peer's first packets named its SSRC.
+   * numbers them. `onProducer` gets the Producer once the peer's first
+   * packets named its SSRC (at once if that happened already), and a new one
+   * whenever relatch() finds the peer sending under another SSRC. The first
+   * caller's codecs stand for every later one (the caller sends one codec).
    */
-  produce(codecs: BridgeCodecs, cname: string, signal: AbortSignal): Promise<ms.Producer> {
-    this.producer ??= latchProducer({
+  produce(codecs: BridgeCodecs, cname: string, signal: AbortSignal, onProducer: (p: ms.Producer) => Promise<void>): void {
+    if (this.sending === null) {
+      this.sending = { codecs, cname, signal, current: null, listeners: [], relatching: false };
+      this.latchNext(signal);
+    }
+    this.sending.listeners.push(onProducer);
+    if (this.sending.current !== null) void onProducer(this.sending.current);
+  }
+
+  /**
+   * After a re-offer that has the peer sending (resume from hold): for
+   * `windowMs`, a stream under a new SSRC replaces the Producer — some phones
+   * restart their RTP stream after a hold. Nothing changes if none comes.
+   */
+  relatch(windowMs: number): void {
+    const s = this.sending;
+    if (s === null || s.current === null || s.relatching || s.signal.aborted) return;
+    s.relatching = true;
+    const window = new AbortController();
+    const stop = () => window.abort(new Error('no new SSRC'));
+    const timer = setTimeout(stop, windowMs);
+    timer.unref();
+    s.signal.addEventListener('abort', stop, { once: true });
+    this.latchNext(window.signal, () => {
+      clearTimeout(timer);
+      s.signal.removeEventListener('abort', stop);
+      s.relatching = false;
+    });
+  }
+
+  private latchNext(signal: AbortSignal, done?: () => void): void {
+    const s = this.sending!;
+    latchProducer({
       transport: this.transport,
       reports: this.latch.reports,
       workerPid: this.latch.workerPid,
-      payloadType: codecs.audio.payloadType,
-      rtpParameters: producerRtpParameters(codecs, cname),
+      payloadType: s.codecs.audio.payloadType,
+      rtpParameters: producerRtpParameters(s.codecs, s.cname),
       signal,
-    });
-    return this.producer;
+    }).then(
+      async (producer) => {
+        done?.();
+        const previous = s.current;
+        s.current = producer;
+        for (const listener of s.listeners) await listener(producer);
+        previous?.close();
+      },
+      () => done?.(),
+    );
   }
 
   /**

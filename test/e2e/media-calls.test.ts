@@ -425,12 +425,13 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     await mediaBecomesEmpty();
   });
 
-  it('hold and resume by re-INVITE: a=sendonly reaches the callee as a direction of Herald\'s offer, its recvonly comes back; SIP INFO DTMF passes', async () => {
+  it('hold and resume by re-INVITE: a=sendonly reaches the callee as a direction of Herald\'s offer, its recvonly comes back; a new SSRC after resume is followed; SIP INFO DTMF passes', async () => {
     const callee = await SipDialogPeer.open();
     const calleeRtp = await RtpPeer.open();
     const caller = await SipDialogPeer.open();
     const callerRtp = await RtpPeer.open();
     closers.push(() => callee.close(), () => calleeRtp.close(), () => caller.close(), () => callerRtp.close());
+    calleeRtp.echo = true;
     twiml = `<Response><Dial><Sip>sip:device@127.0.0.1:${callee.port}</Sip></Dial></Response>`;
     caller.invite(herald.listeners.udp!.port, NUMBER, audioSdp(callerRtp.port, ['0 PCMU/8000', '8 PCMA/8000']));
     const inv = await callee.nextRequest('INVITE');
@@ -441,6 +442,14 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     caller.ack(ok);
     expect(audioOf(ok.body).payloads).to.deep.equal([8]);
     await callee.nextRequest('ACK');
+    const talk = async (ssrc: number) => {
+      for (let seq = 1; seq <= 20; seq++) {
+        callerRtp.send(rtpPacket({ payloadType: 8, seq, ssrc }), audioOf(ok.body).port);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await callerRtp.waitFor((got) => got.filter((p) => p.payload.toString().startsWith(`audio ${ssrc} `)).length >= 10, `audio of SSRC ${ssrc} echoed`);
+    };
+    await talk(5001);
 
     for (const [direction, answered] of [['sendonly', 'recvonly'], ['sendrecv', 'sendrecv']] as const) {
       caller.inDialog('INVITE', audioSdp(callerRtp.port, ['8 PCMA/8000'], direction));
@@ -455,6 +464,8 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
       expect(audioOf(reOk.body).port, 'Herald\'s port toward the caller stays').to.equal(audioOf(ok.body).port);
       caller.ack(reOk);
     }
+    // Resumed under a new SSRC (some phones restart their stream after a hold): Herald follows it.
+    await talk(5002);
     // DTMF without telephone-event: SIP INFO passes to the other leg as it is.
     caller.inDialog('INFO', 'Signal=5\r\nDuration=160\r\n', 'application/dtmf-relay');
     const info = await callee.nextRequest('INFO');
