@@ -41,6 +41,7 @@ import type { OutboundLeg } from './outbound-leg.js';
 import { dialTargets } from './dial-targets.js';
 import { MediaSeam, messageBody, type Body } from './media-seam.js';
 import { SdpError } from '../media/sdp/sdp-error.js';
+import { MediaCapacityError } from '../media/media-capacity-error.js';
 
 type Side = 'a' | 'b';
 
@@ -131,6 +132,7 @@ export class Call {
       this.status('initiated');
       const media = await MediaSeam.open(this.s, this.invite, this.txn.flow, this.sid);
       if (media instanceof SdpError) return this.refuse(488, media.message, 'not-acceptable-here', 'failed');
+      if (media instanceof MediaCapacityError) return this.refuse(503, media.message, 'media-ports-exhausted', 'failed');
       this.media = media;
       // With anchored media Herald offers the forks itself: no leg waits for the caller's ACK to get its answer.
       if (media !== null) this.lateOffer = false;
@@ -197,7 +199,14 @@ export class Call {
       body: this.invite.body.length > 0 ? { type: this.invite.headers.get('content-type') ?? 'application/sdp', bytes: this.invite.body } : undefined,
     });
     if (this.ended) return 'ended';
-    const legs = this.media === null ? targets.legs : await this.media.offerLegs(targets.legs);
+    let legs = targets.legs;
+    try {
+      if (this.media !== null) legs = await this.media.offerLegs(targets.legs);
+    } catch (err) {
+      if (!(err instanceof MediaCapacityError)) throw err;
+      this.refuse(503, err.message, 'media-ports-exhausted', 'failed');
+      return 'ended';
+    }
     if (this.ended) return 'ended';
     const dial = new Dial({
       legs,

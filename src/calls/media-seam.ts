@@ -8,6 +8,7 @@
  * from, the bodies of requests and responses — and back.
  */
 import { CallMedia, type CallSide, type ForkMedia } from '../media/call-media.js';
+import { MediaCapacityError } from '../media/media-capacity-error.js';
 import { MediaUnavailableError } from '../media/media-engine.js';
 import { SdpError } from '../media/sdp/sdp-error.js';
 import type { SipMessage, SipRequest, SipResponse } from '../sip/message.js';
@@ -48,9 +49,10 @@ export class MediaSeam {
    * Anchors the caller's media: its offer, or Herald's own offer when the
    * INVITE has none (late offer). Null when media is off or unavailable, or
    * the INVITE's body is not SDP (the call passes bodies through); an
-   * SdpError when the offer cannot be used (the caller gets 488).
+   * SdpError when the offer cannot be used (the caller gets 488), a
+   * MediaCapacityError when no media port is free (503).
    */
-  static async open(s: CallServices, invite: SipRequest, flow: Flow, callSid: string): Promise<MediaSeam | SdpError | null> {
+  static async open(s: CallServices, invite: SipRequest, flow: Flow, callSid: string): Promise<MediaSeam | SdpError | MediaCapacityError | null> {
     const engine = s.media();
     if (engine === null || engine.status !== 'running') return null;
     const offer = sdpBody(invite);
@@ -65,7 +67,7 @@ export class MediaSeam {
           : await CallMedia.open(engine, offer, { advertised: null, observed: flow.remote.address }, callSid, s.log);
       return new MediaSeam(media, s, callSid);
     } catch (err) {
-      if (err instanceof SdpError) return err;
+      if (err instanceof SdpError || err instanceof MediaCapacityError) return err;
       if (err instanceof MediaUnavailableError) return null;
       throw err;
     }

@@ -15,6 +15,7 @@ import { SdpOrigin } from './sdp/sdp-origin.js';
 import { writeAudioDescription } from './sdp/write-audio-description.js';
 import { SdpError } from './sdp/sdp-error.js';
 import { latchProducer, type UnknownSsrcReports } from './ssrc-latch.js';
+import { isPortExhaustion, MediaCapacityError } from './media-capacity-error.js';
 
 export interface PlainRtpLegOptions {
   router: ms.Router;
@@ -43,13 +44,20 @@ export class PlainRtpLeg {
     private readonly latch: PlainRtpLegOptions['latch'],
   ) {}
 
+  /** Throws MediaCapacityError when HERALD_RTP_PORTS has no free port left. */
   static async open(o: PlainRtpLegOptions): Promise<PlainRtpLeg> {
-    const transport = await o.router.createPlainTransport({
-      listenInfo: o.listenInfo,
-      ...(o.rtcpMux ? { rtcpMux: true } : { rtcpMux: false, rtcpListenInfo: o.listenInfo }),
-      comedia: o.comedia,
-      appData: o.appData,
-    });
+    let transport: ms.PlainTransport;
+    try {
+      transport = await o.router.createPlainTransport({
+        listenInfo: o.listenInfo,
+        ...(o.rtcpMux ? { rtcpMux: true } : { rtcpMux: false, rtcpListenInfo: o.listenInfo }),
+        comedia: o.comedia,
+        appData: o.appData,
+      });
+    } catch (err) {
+      if (isPortExhaustion(err)) throw new MediaCapacityError(`no free media port in HERALD_RTP_PORTS ${o.listenInfo.portRange?.min}-${o.listenInfo.portRange?.max}`);
+      throw err;
+    }
     return new PlainRtpLeg(transport, o.comedia, o.latch);
   }
 

@@ -481,3 +481,43 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     await mediaBecomesEmpty();
   });
 });
+
+describe('media: HERALD_RTP_PORTS exhausted', function () {
+  this.timeout(60_000);
+  let herald: HeraldProcess;
+  let app: Server;
+
+  before(async () => {
+    app = createServer((req, res) => {
+      res.setHeader('content-type', 'text/xml');
+      res.end('<Response><Dial><Sip>sip:device@127.0.0.1:9</Sip></Dial></Response>');
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    herald = await startHerald({
+      config: writeConfig(accountYaml({ voiceUrl: `http://127.0.0.1:${(app.address() as AddressInfo).port}/voice`, extra: 'media: { workers: 1 }\n' })),
+      // Two ports: the caller's rtcp-mux transport takes one, a fork needs two (RTP and RTCP).
+      env: { HERALD_MEDIA: 'on', HERALD_RTP_PORTS: '45100-45101' },
+    });
+  });
+  after(async () => {
+    await herald?.stop();
+    await new Promise((r) => app?.close(r));
+  });
+
+  it('a call whose fork finds no free media port gets 503 with a Warning, and nothing of its media stays', async () => {
+    const caller = await SipDialogPeer.open();
+    try {
+      caller.invite(herald.listeners.udp!.port, NUMBER, `${audioSdp(40000, ['0 PCMU/8000'])}a=rtcp-mux\r\n`);
+      const final = await caller.finalResponse('INVITE');
+      expect(final.status).to.equal(503);
+      expect(final.headers.get('warning') ?? '').to.match(/no free media port in HERALD_RTP_PORTS 45100-45101/);
+      caller.ack(final);
+      const res = await fetch(`http://127.0.0.1:${herald.listeners.http!.port}/v1/Node`);
+      const media = ((await res.json()) as { media: Record<string, number> }).media;
+      expect(media).to.include({ routers: 0, transports: 0, producers: 0, consumers: 0 });
+      await callsInUseBecomes(herald, 0);
+    } finally {
+      caller.close();
+    }
+  });
+});
