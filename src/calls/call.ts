@@ -8,9 +8,10 @@
  * An offer in the caller's INVITE goes to every fork and the winner's answer
  * back in the 200; a caller without an offer (late offer) gets the winner's
  * offer in the 200 and its ACK's answer is carried to the winner in the ACK
- * Herald held back for it. With media on (HERALD_MEDIA=on) and an offer in
- * the INVITE, media-seam.ts anchors the media in mediasoup: each leg is given
- * Herald's SDP instead of the other's, at the same points.
+ * Herald held back for it. With media on (HERALD_MEDIA=on), media-seam.ts
+ * anchors the media in mediasoup: each leg is given Herald's SDP instead of
+ * the other's, at the same points (with a late offer Herald offers the forks
+ * itself and the caller in its 200).
  *
  * The call holds one `calls` slot of the gate from before the webhook is
  * fetched until it ends, whichever way it ends (`end` runs once).
