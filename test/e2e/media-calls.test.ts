@@ -365,6 +365,46 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     await mediaBecomesEmpty();
   });
 
+  it('four calls on one worker whose media starts in the same moment, in the same codec: each caller hears only its own callee (SSRC latching cannot cross calls)', async () => {
+    const calls = await Promise.all(
+      [1, 2, 3, 4].map(async (n) => {
+        const [caller, callee, callerRtp, calleeRtp] = [await SipDialogPeer.open(), await SipDialogPeer.open(), await RtpPeer.open(), await RtpPeer.open()];
+        calleeRtp.echo = true;
+        closers.push(() => caller.close(), () => callee.close(), () => callerRtp.close(), () => calleeRtp.close());
+        return { n, caller, callee, callerRtp, calleeRtp };
+      }),
+    );
+    // Signaling one call after the other (the test application has one TwiML at a time); the media of all four starts together below.
+    const answered = [];
+    for (const c of calls) {
+      twiml = `<Response><Dial><Sip>sip:device@127.0.0.1:${c.callee.port}</Sip></Dial></Response>`;
+      c.caller.invite(herald.listeners.udp!.port, NUMBER, audioSdp(c.callerRtp.port, ['8 PCMA/8000']));
+      const inv = await c.callee.nextRequest('INVITE');
+      c.callee.respond(inv.raw, inv.from, 200, 'OK', audioSdp(c.calleeRtp.port, ['8 PCMA/8000']));
+      const ok = await c.caller.finalResponse('INVITE');
+      c.caller.ack(ok);
+      answered.push({ ...c, port: audioOf(ok.body).port });
+    }
+    // Every caller starts talking in the same 20 ms slots: the worker reports four unknown SSRCs at once.
+    for (let seq = 1; seq <= 25; seq++) {
+      for (const c of answered) c.callerRtp.send(rtpPacket({ payloadType: 8, seq, ssrc: 9000 + c.n }), c.port);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await Promise.all(answered.map((c) => c.callerRtp.waitFor((got) => got.length >= 10, `call ${c.n} echoed`)));
+    for (const c of answered) {
+      const ssrcs = new Set(c.callerRtp.received.map((p) => p.payload.toString().split(' ')[1]));
+      expect([...ssrcs], `call ${c.n} hears only itself`).to.deep.equal([String(9000 + c.n)]);
+    }
+    for (const c of answered) c.caller.inDialog('BYE');
+    await Promise.all(
+      answered.map(async (c) => {
+        const bye = await c.callee.nextRequest('BYE');
+        c.callee.respond(bye.raw, bye.from, 200, 'OK');
+      }),
+    );
+    await mediaBecomesEmpty();
+  });
+
   it('comedia: a caller whose SDP address cannot be sent to is reached at the address its first packet came from', async () => {
     const callee = await SipDialogPeer.open();
     const [calleeRtp, callerRtp] = [await RtpPeer.open(), await RtpPeer.open()];
