@@ -38,7 +38,7 @@ export interface MediaEngineOptions {
   listenIp?: string;
   /** Number of workers. Default: one per core. */
   workers?: number;
-  /** mediasoup worker log level (its logs reach `log`). Default 'warn'. */
+  /** mediasoup worker log level (its logs reach `log`). Default 'warn'; 'error' and 'none' are raised to 'warn', which the SSRC latch needs. */
   workerLogLevel?: ms.WorkerLogLevel;
   /** Worker binary. Default: mediasoup's (MEDIASOUP_WORKER_BIN, else node_modules/mediasoup/worker/out/Release). */
   workerBin?: string;
@@ -111,7 +111,7 @@ export class MediaEngine extends EventEmitter<WorkerPoolEvents> {
     const pool = new WorkerPool({
       size: this.options.workers ?? availableParallelism(),
       settings: {
-        logLevel: this.options.workerLogLevel ?? 'warn',
+        logLevel: this.options.workerLogLevel === 'debug' ? 'debug' : 'warn',
         // 'rtp' warnings include the unknown SSRCs that plain RTP legs latch on (ssrc-latch.ts).
         logTags: ['rtp'],
         workerBin: bin,

@@ -465,7 +465,7 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     await mediaBecomesEmpty();
   });
 
-  it('hold and resume by re-INVITE: a=sendonly reaches the callee as a direction of Herald\'s offer, its recvonly comes back; a new SSRC after resume is followed; SIP INFO DTMF passes', async () => {
+  it('hold and resume by re-INVITE: a=sendonly reaches the callee as a direction of Herald\'s offer, its recvonly comes back; a new SSRC after resume is followed; SIP INFO DTMF passes; a codec change is a 488', async () => {
     const callee = await SipDialogPeer.open();
     const calleeRtp = await RtpPeer.open();
     const caller = await SipDialogPeer.open();
@@ -513,6 +513,13 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     expect(info.request.body.toString()).to.match(/^Signal=5/);
     callee.respond(info.raw, info.from, 200, 'OK');
     expect((await caller.finalResponse('INFO')).status).to.equal(200);
+
+    // A re-offer that drops the call's codec cannot be followed (mediasoup does not transcode): 488, the call goes on.
+    caller.inDialog('INVITE', audioSdp(callerRtp.port, ['0 PCMU/8000']));
+    const refused = await caller.finalResponse('INVITE');
+    expect(refused.status).to.equal(488);
+    expect(refused.headers.get('warning') ?? '').to.match(/changing codecs mid-call is not supported/);
+    caller.ack(refused);
 
     caller.inDialog('BYE');
     const bye = await callee.nextRequest('BYE');

@@ -100,10 +100,21 @@ export class SipDialogPeer {
     this.sendRequest('INVITE', sdp);
   }
 
-  /** ACKs a 2xx to the INVITE (and learns the dialog's To tag); `sdp` is the answer to an offer in the 2xx. */
-  ack(ok: SipResponse, sdp = ''): void {
-    this.toTag = /;tag=([^;\s]+)/.exec(ok.headers.get('to') ?? '')?.[1] ?? null;
-    this.send(this.requestText('ACK', this.cseq, sdp));
+  /**
+   * ACKs the final response to the INVITE: a 2xx end to end (and learns the
+   * dialog's To tag; `sdp` answers an offer in it), a failure in the INVITE's
+   * own transaction (RFC 3261 §17.1.1.3: same branch, the response's To).
+   */
+  ack(final: SipResponse, sdp = ''): void {
+    const toTag = /;tag=([^;\s]+)/.exec(final.headers.get('to') ?? '')?.[1] ?? null;
+    if (final.status < 300) {
+      this.toTag = toTag;
+      return this.send(this.requestText('ACK', this.cseq, sdp));
+    }
+    const dialogTag = this.toTag;
+    this.toTag = toTag;
+    this.send(this.requestText('ACK', this.cseq, '', 'application/sdp', `z9hG4bK-${this.fromTag}-INVITE-${this.cseq}`));
+    this.toTag = dialogTag;
   }
 
   /** A request inside the dialog (re-INVITE, UPDATE, BYE); returns its CSeq. */
@@ -117,8 +128,7 @@ export class SipDialogPeer {
     this.send(this.requestText(method, this.cseq, body));
   }
 
-  private requestText(method: string, cseq: number, body: string, contentType = 'application/sdp'): string {
-    const branch = `z9hG4bK-${this.fromTag}-${method}-${cseq}`;
+  private requestText(method: string, cseq: number, body: string, contentType = 'application/sdp', branch = `z9hG4bK-${this.fromTag}-${method}-${cseq}`): string {
     return [
       `${method} ${this.requestUri} SIP/2.0`,
       `Via: SIP/2.0/UDP 127.0.0.1:${this.port};branch=${branch};rport`,
