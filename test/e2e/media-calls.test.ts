@@ -535,7 +535,7 @@ describe('media: HERALD_RTP_PORTS exhausted', function () {
   let app: Server;
 
   before(async () => {
-    app = createServer((req, res) => {
+    app = createServer((_req, res) => {
       res.setHeader('content-type', 'text/xml');
       res.end('<Response><Dial><Sip>sip:device@127.0.0.1:9</Sip></Dial></Response>');
     });
