@@ -267,6 +267,7 @@ export class HeraldServer {
       nodeId: config.nodeId,
       publicHost: config.publicHost,
       log,
+      media: () => this.media,
       t1: this.transactions.settings.t1,
       keepaliveMs: config.settings.calls.keepaliveInterval * 1000,
       leaseTtlMs: config.settings.gate.leaseTtlMs,

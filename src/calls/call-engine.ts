@@ -19,6 +19,7 @@ import { holdLease } from '../gate/hold-lease.js';
 import { CALLS } from '../gate/resources.js';
 import type { InstructionsClient } from '../instructions/index.js';
 import type { Log } from '../log.js';
+import type { MediaEngine } from '../media/media-engine.js';
 import type { PresenceSources } from '../presence/snapshot.js';
 import { tagOf, toOf } from '../sip/fields.js';
 import { newTag } from '../sip/ids.js';
@@ -47,6 +48,8 @@ export interface CallEngineOptions {
   nodeId: string;
   publicHost: string;
   log: Log;
+  /** The media engine (started after the call engine is made, hence a getter); absent: SDP passes through. */
+  media?: () => MediaEngine | null;
   t1: number;
   /** Interval of the keepalive OPTIONS in answered calls, ms; 0 or absent = none (config `calls.keepaliveInterval`). */
   keepaliveMs?: number;
@@ -92,6 +95,7 @@ export class CallEngine {
       relayTo: o.relayTo ?? (async () => null),
       publicHost: o.publicHost,
       log: o.log,
+      media: o.media ?? (() => null),
       t1: o.t1,
       keepaliveMs: o.keepaliveMs ?? 0,
       now: this.now,

@@ -6,6 +6,7 @@
  */
 import type { InstructionsClient } from '../instructions/index.js';
 import type { Log } from '../log.js';
+import type { MediaEngine } from '../media/media-engine.js';
 import type { PresenceSources } from '../presence/snapshot.js';
 import type { TransactionLayer } from '../transaction/transaction-layer.js';
 import type { Protocol, Transport } from '../transport/types.js';
@@ -36,6 +37,8 @@ export interface CallServices {
   outboundTrunk(accountSid: string): OutboundTrunk | null;
   publicHost: string;
   log: Log;
+  /** The media engine when HERALD_MEDIA=on (calls anchor their media in it), else null: SDP passes between the legs. */
+  media(): MediaEngine | null;
   /** T1, ms (the 2xx ACK wait is 64·T1). */
   t1: number;
   /** Interval of the keepalive OPTIONS in an answered call's dialogs, ms; 0 = none (`calls.keepaliveInterval`). */

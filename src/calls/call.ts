@@ -4,11 +4,14 @@
  * the dialed legs (Herald is their UAC); once a leg answers, requests in
  * either dialog are passed to the other (re-INVITE, UPDATE, INFO, BYE).
  *
- * With media off (this slice) the session descriptions pass between the
- * legs unchanged. An offer in the caller's INVITE goes to every fork and
- * the winner's answer back in the 200; a caller without an offer (late
- * offer) gets the winner's offer in the 200 and its ACK's answer is carried
- * to the winner in the ACK Herald held back for it.
+ * With media off the session descriptions pass between the legs unchanged.
+ * An offer in the caller's INVITE goes to every fork and the winner's answer
+ * back in the 200; a caller without an offer (late offer) gets the winner's
+ * offer in the 200 and its ACK's answer is carried to the winner in the ACK
+ * Herald held back for it. With media on (HERALD_MEDIA=on), media-seam.ts
+ * anchors the media in mediasoup: each leg is given Herald's SDP instead of
+ * the other's, at the same points (with a late offer Herald offers the forks
+ * itself and the caller in its 200).
  *
  * The call holds one `calls` slot of the gate from before the webhook is
  * fetched until it ends, whichever way it ends (`end` runs once). A peer
@@ -42,6 +45,9 @@ import { LegKeepalive, type ProbedLeg } from './leg-keepalive.js';
 import type { OutboundLeg } from './outbound-leg.js';
 import type { CallRecordKeeper } from './call-record-keeper.js';
 import { dialTargets } from './dial-targets.js';
+import { MediaSeam, messageBody, type Body } from './media-seam.js';
+import { SdpError } from '../media/sdp/sdp-error.js';
+import { MediaCapacityError } from '../media/media-capacity-error.js';
 
 type Side = 'a' | 'b';
 
@@ -68,6 +74,8 @@ export class Call {
   private aDialog: Dialog | null = null;
   private bLeg: OutboundLeg | null = null;
   private dial: Dial | null = null;
+  /** The call's anchored media (HERALD_MEDIA=on and an offer in the INVITE), else null: bodies pass through. */
+  private media: MediaSeam | null = null;
   private answered = false;
   private ended = false;
   private rangCaller = false;
@@ -131,6 +139,13 @@ export class Call {
     try {
       this.saveRecord();
       this.status('initiated');
+      const media = await MediaSeam.open(this.s, this.invite, this.txn.flow, this.sid);
+      if (media instanceof SdpError) return this.refuse(488, media.message, 'not-acceptable-here', 'failed');
+      if (media instanceof MediaCapacityError) return this.refuse(503, media.message, 'media-ports-exhausted', 'failed');
+      this.media = media;
+      // With anchored media Herald offers the forks itself: no leg waits for the caller's ACK to get its answer.
+      if (media !== null) this.lateOffer = false;
+      if (this.ended) return this.closeMedia();
       const voice = await this.s.instructions.fetchVoice(this.application, this.params, this.account.authToken);
       if (this.ended) return;
       if (!voice.ok) return this.refuse(480, voice.reason, 'application-error', 'failed');
@@ -193,21 +208,35 @@ export class Call {
       body: this.invite.body.length > 0 ? { type: this.invite.headers.get('content-type') ?? 'application/sdp', bytes: this.invite.body } : undefined,
     });
     if (this.ended) return 'ended';
+    let legs = targets.legs;
+    try {
+      if (this.media !== null) legs = await this.media.offerLegs(targets.legs);
+    } catch (err) {
+      if (!(err instanceof MediaCapacityError)) throw err;
+      this.refuse(503, err.message, 'media-ports-exhausted', 'failed');
+      return 'ended';
+    }
+    if (this.ended) return 'ended';
     const dial = new Dial({
-      legs: targets.legs,
+      legs,
       timeout: verb.timeout,
       busyWithoutRinging: targets.busy,
       unreachable: targets.unreachable,
-      onRinging: (_leg, r) => this.ringing(r),
+      onRinging: (leg, r) => this.ringing(leg, r),
+      ...(this.media !== null ? { acceptAnswer: this.media.acceptAnswer } : {}),
     });
+    this.media?.bindLegs(dial.legs);
     this.dial = dial;
     const dialSid = this.s.newCallSid();
     dial.start();
     const outcome = await dial.outcome;
     this.dial = null;
+    this.media?.dialOver(outcome.kind === 'answered' ? outcome.leg : undefined);
     if (outcome.kind === 'canceled' || this.ended) return 'ended';
     if (outcome.kind === 'answered') {
-      this.bridge(outcome, dialSid, verb);
+      const answer = await this.bridgedAnswer(outcome);
+      if (answer === 'ended') return 'ended';
+      this.bridge(outcome, dialSid, verb, answer);
       await this.finished;
       const duration = this.answeredAt === null ? 0 : Math.round((this.s.now() - this.answeredAt) / 1000);
       if (verb.action !== undefined) {
@@ -236,25 +265,65 @@ export class Call {
 
   // ---------------------------------------------------------------- the caller's leg
 
-  /** 180/183 from a leg: the caller hears ringing once (CONTRACT §5.5). */
-  private ringing(r: SipResponse): void {
-    if (this.rangCaller || this.ended) return;
-    this.rangCaller = true;
-    const res = createResponse(this.invite, r.status === 183 ? 183 : 180, undefined, this.aTag);
-    res.headers.set('Contact', this.s.contactFor(this.txn.flow.protocol));
-    if (r.status === 183 && r.body.length > 0) setBody(res, r.body, r.headers.get('content-type') ?? 'application/sdp');
-    this.txn.respond(res);
-    this.status('ringing');
+  /** 180/183 from a leg: the caller hears ringing once (CONTRACT §5.5), or the leg's early media (183 with SDP). */
+  private ringing(leg: OutboundLeg, r: SipResponse): void {
+    if (this.ended) return;
+    if (this.media !== null && r.status === 183 && r.body.length > 0) return this.earlyMedia(this.media, leg, r);
+    if (this.rangCaller) return;
+    const early = r.status === 183 && r.body.length > 0;
+    this.provisional(early ? 183 : 180, early ? messageBody(r) : undefined);
   }
 
-  private bridge(outcome: Extract<DialOutcome, { kind: 'answered' }>, dialSid: string, verb: DialVerb): void {
+  /** A 183 with SDP while media is anchored: bridged early, the caller's 183 carries Herald's answer (else a plain 180). */
+  private earlyMedia(media: MediaSeam, leg: OutboundLeg, r: SipResponse): void {
+    media.earlyAnswer(leg, r).then(
+      (answer) => {
+        if (this.ended || this.answered || this.media !== media) return;
+        if (answer !== null) this.provisional(183, answer);
+        else if (!this.rangCaller) this.provisional(180);
+      },
+      (err: unknown) => this.log.error({ err, callSid: this.sid }, 'bridging early media failed'),
+    );
+  }
+
+  private provisional(status: 180 | 183, body?: Body): void {
+    const res = createResponse(this.invite, status, undefined, this.aTag);
+    res.headers.set('Contact', this.s.contactFor(this.txn.flow.protocol));
+    if (body !== undefined) setBody(res, body.bytes, body.type);
+    this.txn.respond(res);
+    if (!this.rangCaller) this.status('ringing');
+    this.rangCaller = true;
+  }
+
+  /**
+   * With anchored media, the winner's answer bridged in mediasoup: the body of
+   * the caller's 200 (null: media passes through, the callee's answer goes as it is).
+   * 'ended' when the call ended meanwhile or the media could not be bridged.
+   */
+  private async bridgedAnswer(outcome: Extract<DialOutcome, { kind: 'answered' }>): Promise<Body | null | 'ended'> {
+    if (this.media === null) return null;
+    try {
+      const body = await this.media.answerFor(outcome.leg, outcome.response);
+      if (!this.ended) return body;
+    } catch (err) {
+      this.log.error({ err, callSid: this.sid }, 'bridging the media failed');
+      if (err instanceof SdpError) this.refuse(488, err.message, 'not-acceptable-here', 'failed');
+      else this.refuse(500, 'the media could not be bridged', 'media-error', 'failed');
+    }
+    outcome.leg.ack();
+    outcome.leg.bye();
+    return 'ended';
+  }
+
+  private bridge(outcome: Extract<DialOutcome, { kind: 'answered' }>, dialSid: string, verb: DialVerb, answer: Body | null): void {
     const leg = outcome.leg;
     this.bLeg = leg;
     if (!this.lateOffer) leg.ack();
     const ok = createResponse(this.invite, 200, undefined, this.aTag);
     ok.headers.set('Contact', this.s.contactFor(this.txn.flow.protocol));
     ok.headers.set('Allow', 'INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS');
-    if (outcome.response.body.length > 0) setBody(ok, outcome.response.body, outcome.response.headers.get('content-type') ?? 'application/sdp');
+    if (answer !== null) setBody(ok, answer.bytes, answer.type);
+    else if (outcome.response.body.length > 0) setBody(ok, outcome.response.body, outcome.response.headers.get('content-type') ?? 'application/sdp');
     this.txn.respond(ok);
     this.aDialog = Dialog.asUas(this.invite, this.aTag, this.txn.flow.id);
     this.answered = true;
@@ -351,7 +420,6 @@ export class Call {
   /** A request inside one of the call's dialogs (the engine found it by our tag). */
   onDialogRequest(side: Side, request: SipRequest, txn: ServerTransaction): void {
     const dialog = side === 'a' ? this.aDialog : (this.bLeg?.dialog ?? null);
-    const otherSide: Side = side === 'a' ? 'b' : 'a';
     const other = side === 'a' ? (this.bLeg?.dialog ?? null) : this.aDialog;
     if (dialog === null || this.ended) return txn.respond(createResponse(request, 481));
     const seq = cseqOf(request)?.seq ?? 0;
@@ -361,8 +429,20 @@ export class Call {
       return this.hangUp(side === 'a' ? 'caller-hangup' : 'callee-hangup', 'completed', side);
     }
     if (other === null) return txn.respond(createResponse(request, 481));
-    // Passed to the other leg as a new request of its dialog; its answer comes back.
-    const body = request.body.length > 0 ? { type: request.headers.get('content-type') ?? 'application/sdp', bytes: request.body } : undefined;
+    const media = this.media;
+    if (media === null) return this.relayInDialog(side, request, txn, other, messageBody(request));
+    // With anchored media an SDP offer becomes Herald's offer to the other leg (media-seam.ts).
+    media.requestBody(side, request).then(
+      (body) => {
+        if (!this.ended) this.relayInDialog(side, request, txn, other, body, media);
+      },
+      (err: unknown) => this.mediaRefused(request, txn, err),
+    );
+  }
+
+  /** Passes a request to the other leg as a new request of its dialog; its answer comes back (through the media seam when there is one). */
+  private relayInDialog(side: Side, request: SipRequest, txn: ServerTransaction, other: Dialog, body: Body | undefined, media?: MediaSeam): void {
+    const otherSide: Side = side === 'a' ? 'b' : 'a';
     const extra: Array<[string, string]> = [];
     for (const name of ['Info-Package', 'Content-Disposition', 'Event'] as const) {
       const v = request.headers.get(name);
@@ -379,13 +459,16 @@ export class Call {
           const ack = other.ack((cseqOf(relayed) as { seq: number }).seq, this.s.contactFor(this.legProtocol()));
           this.s.transactions.sendAck(ack, target);
         }
-        const res = createResponse(request, r.status, r.reason);
-        const contentType = r.headers.get('content-type');
-        if (r.body.length > 0) setBody(res, r.body, contentType ?? 'application/sdp');
-        if (request.method === 'INVITE' || request.method === 'UPDATE') res.headers.set('Contact', this.s.contactFor(txn.flow.protocol));
-        txn.respond(res);
-        // §12.2.1.2: the other peer no longer has its dialog (481) or is unreachable (408).
-        if (responseEndsDialog(r.status)) this.legLost(otherSide, `${request.method} answered ${r.status}`);
+        const respond = (answer: Body | undefined) => {
+          const res = createResponse(request, r.status, r.reason);
+          if (answer !== undefined) setBody(res, answer.bytes, answer.type);
+          if (request.method === 'INVITE' || request.method === 'UPDATE') res.headers.set('Contact', this.s.contactFor(txn.flow.protocol));
+          txn.respond(res);
+          // §12.2.1.2: the other peer no longer has its dialog (481) or is unreachable (408).
+          if (responseEndsDialog(r.status)) this.legLost(otherSide, `${request.method} answered ${r.status}`);
+        };
+        if (media === undefined) return respond(messageBody(r));
+        media.responseBody(side, request, r).then(respond, (err: unknown) => this.mediaRefused(request, txn, err));
       },
       onTimeout: () => {
         txn.respond(createResponse(request, 408));
@@ -398,13 +481,28 @@ export class Call {
     });
   }
 
+  /** An in-dialog offer or answer the anchored media cannot follow: 488 with the reason (500 for anything else). */
+  private mediaRefused(request: SipRequest, txn: ServerTransaction, err: unknown): void {
+    const sdp = err instanceof SdpError;
+    if (!sdp) this.log.error({ err, callSid: this.sid }, 'relaying an in-dialog offer through the media failed');
+    const res = createResponse(request, sdp ? 488 : 500);
+    res.headers.set('Warning', heraldWarning(sdp ? err.message : 'the media could not follow the request'));
+    txn.respond(res);
+  }
+
   /** An ACK in one of the call's dialogs: the caller's ACK of our 200 (carrying the answer to a late offer). */
   onDialogAck(side: Side, ack: SipRequest): void {
     if (side !== 'a' || this.ended) return;
     if (this.ackTimer !== null) {
       clearTimeout(this.ackTimer);
       this.ackTimer = null;
-      if (this.lateOffer) {
+      if (this.media !== null) {
+        // A late offer's answer (Herald offered in its 200): the caller's media is connected with it.
+        this.media.callerAck(ack).catch((err: unknown) => {
+          this.log.info({ err, callSid: this.sid }, 'the caller\'s answer in its ACK cannot be used: call ended');
+          this.hangUp('not-acceptable-here', 'failed');
+        });
+      } else if (this.lateOffer) {
         this.lateOffer = false;
         this.bLeg?.ack(ack.body.length > 0 ? { type: ack.headers.get('content-type') ?? 'application/sdp', bytes: ack.body } : undefined);
       }
@@ -440,6 +538,7 @@ export class Call {
     if (this.ackTimer !== null) clearTimeout(this.ackTimer);
     this.keepalive?.stop();
     this.dial?.cancel();
+    this.closeMedia();
     this.s.dialogs.delete(this.aTag);
     const bTag = this.bLeg?.dialog?.state.localTag;
     if (bTag !== undefined) this.s.dialogs.delete(bTag);
@@ -454,6 +553,13 @@ export class Call {
     this.status('completed', duration, status);
     this.s.callEnded(this);
     this.endedResolve();
+  }
+
+  /** The call's media goes with it: router, transports, producers, consumers, ports. */
+  private closeMedia(): void {
+    const media = this.media;
+    this.media = null;
+    media?.close().catch((err: unknown) => this.log.error({ err, callSid: this.sid }, 'closing the call media failed'));
   }
 
   private saveRecord(): void {

@@ -33,6 +33,12 @@ export interface DialOptions {
   unreachable: number;
   /** A 180/183 from any leg (the caller hears ringing once). */
   onRinging(leg: OutboundLeg, response: SipResponse): void;
+  /**
+   * Asked of each 2xx before it wins: a failure status (488 when its media
+   * cannot meet the caller's) makes that leg fail instead — ACKed, hung up
+   * with the status as Reason — and the dial goes on with the others.
+   */
+  acceptAnswer?(leg: OutboundLeg, response: SipResponse): { status: number; text: string } | null;
 }
 
 export class Dial {
@@ -82,6 +88,13 @@ export class Dial {
       // Too late (the dial ended): answered anyway, so hang it up.
       leg.ack();
       leg.bye();
+      return;
+    }
+    const refused = this.o.acceptAnswer?.(leg, response) ?? null;
+    if (refused !== null) {
+      leg.ack();
+      leg.bye(`SIP;cause=${refused.status};text="${refused.text.replace(/["\\]/g, '')}"`);
+      this.failed(refused.status);
       return;
     }
     for (const other of this.legs) if (other !== leg) other.cancel(COMPLETED_ELSEWHERE);

@@ -21,6 +21,7 @@ import type { types as ms } from 'mediasoup';
 import { silentLog, type Log } from '../log.js';
 import { CALL_MEDIA_CODECS } from './codecs.js';
 import { MediaResourceTracker, NO_MEDIA, type MediaCounts } from './media-counts.js';
+import { UnknownSsrcReports } from './ssrc-latch.js';
 import { BUILD_WORKER_COMMAND, checkWorkerBinary } from './worker-binary.js';
 import { WorkerPool, type CreateWorker, type WorkerPoolEvents } from './worker-pool.js';
 
@@ -37,7 +38,7 @@ export interface MediaEngineOptions {
   listenIp?: string;
   /** Number of workers. Default: one per core. */
   workers?: number;
-  /** mediasoup worker log level (its logs reach `log`). Default 'warn'. */
+  /** mediasoup worker log level (its logs reach `log`). Default 'warn'; 'error' and 'none' are raised to 'warn', which the SSRC latch needs. */
   workerLogLevel?: ms.WorkerLogLevel;
   /** Worker binary. Default: mediasoup's (MEDIASOUP_WORKER_BIN, else node_modules/mediasoup/worker/out/Release). */
   workerBin?: string;
@@ -61,6 +62,8 @@ export class MediaEngine extends EventEmitter<WorkerPoolEvents> {
   /** mediasoup gives no router → worker link; closeRouter() needs the worker. */
   private readonly routerWorkers = new WeakMap<ms.Router, ms.Worker>();
   private readonly log: Log;
+  /** Packets that reached a transport with no Producer for their SSRC (ssrc-latch.ts). */
+  readonly unknownSsrcs = new UnknownSsrcReports();
   private starting: Promise<MediaStatus> | null = null;
 
   constructor(private readonly options: MediaEngineOptions) {
@@ -95,17 +98,22 @@ export class MediaEngine extends EventEmitter<WorkerPoolEvents> {
     const binary = checkWorkerBinary(bin);
     if (!binary.ok) return this.unavailable(`no mediasoup worker binary: ${binary.problem}`);
     const log = this.log;
+    const unknownSsrcs = this.unknownSsrcs;
     // Worker warnings and errors come through mediasoup's logger; without this they only reach DEBUG=mediasoup*.
     // (Process-wide: with several engines in one process the last one started gets them.)
     mediasoup.setLogEventListeners({
-      onwarn: (namespace, text) => log.warn({ namespace }, text),
+      onwarn: (namespace, text) => {
+        if (!unknownSsrcs.take(text)) log.warn({ namespace }, text);
+      },
       onerror: (namespace, text, err) => log.error({ namespace, err }, text),
     });
     const { min, max } = this.options.rtpPorts;
     const pool = new WorkerPool({
       size: this.options.workers ?? availableParallelism(),
       settings: {
-        logLevel: this.options.workerLogLevel ?? 'warn',
+        logLevel: this.options.workerLogLevel === 'debug' ? 'debug' : 'warn',
+        // 'rtp' warnings include the unknown SSRCs that plain RTP legs latch on (ssrc-latch.ts).
+        logTags: ['rtp'],
         workerBin: bin,
         // Deprecated in favour of the per-transport portRange that listenInfo()
         // gives, but kept as the worker's default so that a transport created
@@ -135,10 +143,15 @@ export class MediaEngine extends EventEmitter<WorkerPoolEvents> {
     return this.state;
   }
 
-  /** A router for one call, on the least-loaded worker. Close it with closeRouter() when the call ends. */
-  async createRouter(appData: ms.AppData = {}): Promise<ms.Router> {
+  /**
+   * A router for one call, on the least-loaded worker. Close it with
+   * closeRouter() when the call ends. `mediaCodecs` defaults to every codec
+   * Herald carries; a call passes the caller's (sdp/codec-match.ts
+   * routerCodecsFor), so that payload types follow the caller's numbering.
+   */
+  async createRouter(appData: ms.AppData = {}, mediaCodecs: ms.RouterRtpCodecCapability[] = CALL_MEDIA_CODECS): Promise<ms.Router> {
     if (this.pool === null) throw new MediaUnavailableError(`media is ${this.state}${this.reason ? `: ${this.reason}` : ''}`);
-    const { router, worker } = await this.pool.createRouter({ mediaCodecs: CALL_MEDIA_CODECS, appData });
+    const { router, worker } = await this.pool.createRouter({ mediaCodecs, appData });
     this.routerWorkers.set(router, worker);
     return router;
   }
@@ -154,6 +167,11 @@ export class MediaEngine extends EventEmitter<WorkerPoolEvents> {
     const worker = this.routerWorkers.get(router);
     router.close();
     if (worker && !worker.closed) await worker.dump().catch(() => undefined);
+  }
+
+  /** The pid of the worker that holds `router` (unknown-SSRC reports name the worker). */
+  workerPidOf(router: ms.Router): number | null {
+    return this.routerWorkers.get(router)?.pid ?? null;
   }
 
   /** Where a transport listens: HERALD_RTP_PORTS on listenIp, announced as HERALD_PUBLIC_HOST. */

@@ -9,6 +9,7 @@ import dgram from 'node:dgram';
 import { expect } from 'chai';
 import type { types as ms } from 'mediasoup';
 import { MediaEngine, type MediaEngineOptions } from '../../../src/media/media-engine.js';
+import { rtpPayload } from '../../helpers/rtp-peer.js';
 
 export const LOCAL = '127.0.0.1';
 const OPUS_PT = 101;
@@ -133,15 +134,6 @@ export async function relayPackets(relay: Relay, count: number, timeoutMs = 5000
     waiting = null;
   }
   return received;
-}
-
-/** The payload of an RTP packet: after the CSRCs and the header extension mediasoup adds, before any padding. */
-export function rtpPayload(packet: Buffer): Buffer {
-  const first = packet[0] ?? 0;
-  let offset = 12 + 4 * (first & 0x0f);
-  if (first & 0x10) offset += 4 + 4 * packet.readUInt16BE(offset + 2);
-  const padding = first & 0x20 ? (packet[packet.length - 1] ?? 0) : 0;
-  return packet.subarray(offset, packet.length - padding);
 }
 
 /** The payloads rtpPacket() put in, for comparison with what relayPackets() got. */

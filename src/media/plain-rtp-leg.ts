@@ -1,0 +1,177 @@
+/**
+ * One leg's media on a mediasoup PlainTransport (a softphone or a trunk:
+ * plain RTP/AVP): the transport on a port of HERALD_RTP_PORTS, where it
+ * sends (the peer's SDP address, or learnt from the first packet: comedia.ts),
+ * the Producer of what the peer sends and the Consumer of what it receives.
+ *
+ * A leg is what CallMedia bridges; a browser leg (WebRtcTransport: ICE-lite,
+ * DTLS-SRTP) is the other kind to come, with the same methods and its own
+ * `describe` (ICE and DTLS attributes), so CallMedia does not change for it.
+ */
+import type { types as ms } from 'mediasoup';
+import type { AudioDescription, MediaDirection, MediaLine, SdpCodec } from './sdp/audio-description.js';
+import { consumerRtpCapabilities, producerRtpParameters, type BridgeCodecs } from './sdp/codec-match.js';
+import { SdpOrigin } from './sdp/sdp-origin.js';
+import { writeAudioDescription } from './sdp/write-audio-description.js';
+import { SdpError } from './sdp/sdp-error.js';
+import { latchProducer, type UnknownSsrcReports } from './ssrc-latch.js';
+import { isPortExhaustion, MediaCapacityError } from './media-capacity-error.js';
+
+export interface PlainRtpLegOptions {
+  router: ms.Router;
+  listenInfo: ms.TransportListenInfo;
+  /** RTP and RTCP on one port (the peer offered a=rtcp-mux); else a second port for RTCP. */
+  rtcpMux: boolean;
+  /** Learn the peer's address from its first packet instead of its SDP (comedia.ts). */
+  comedia: boolean;
+  /** Names the leg in mediasoup's appData (which call, which side). */
+  appData: ms.AppData;
+  /** Where the peer's SSRC is learnt from (ssrc-latch.ts): the engine's reports and the router's worker. */
+  latch: { reports: UnknownSsrcReports; workerPid: number };
+}
+
+export class PlainRtpLeg {
+  private readonly origin = new SdpOrigin();
+  private connectedTo: { address: string; port: number } | null = null;
+  /** What the peer sends: its Producer once latched, and who consumes it (called again with each new Producer). */
+  private sending: { codecs: BridgeCodecs; cname: string; signal: AbortSignal; current: ms.Producer | null; listeners: Array<(p: ms.Producer) => Promise<void>>; relatching: boolean } | null = null;
+  private consumer: ms.Consumer | null = null;
+  private receiving = true;
+
+  private constructor(
+    readonly transport: ms.PlainTransport,
+    readonly comedia: boolean,
+    private readonly latch: PlainRtpLegOptions['latch'],
+  ) {}
+
+  /** Throws MediaCapacityError when HERALD_RTP_PORTS has no free port left. */
+  static async open(o: PlainRtpLegOptions): Promise<PlainRtpLeg> {
+    let transport: ms.PlainTransport;
+    try {
+      transport = await o.router.createPlainTransport({
+        listenInfo: o.listenInfo,
+        ...(o.rtcpMux ? { rtcpMux: true } : { rtcpMux: false, rtcpListenInfo: o.listenInfo }),
+        comedia: o.comedia,
+        appData: o.appData,
+      });
+    } catch (err) {
+      if (isPortExhaustion(err)) throw new MediaCapacityError(`no free media port in HERALD_RTP_PORTS ${o.listenInfo.portRange?.min}-${o.listenInfo.portRange?.max}`);
+      throw err;
+    }
+    return new PlainRtpLeg(transport, o.comedia, o.latch);
+  }
+
+  /** The SDP for this leg's peer: Herald's address and ports, the codecs, the direction. */
+  describe(codecs: readonly SdpCodec[], direction: MediaDirection, ptime: number | null, mirror?: { lines: readonly MediaLine[]; audioIndex: number }): Buffer {
+    const tuple = this.transport.tuple;
+    return writeAudioDescription(this.origin, {
+      address: tuple.localAddress ?? tuple.localIp,
+      port: tuple.localPort,
+      rtcpPort: this.transport.rtcpTuple?.localPort ?? null,
+      codecs,
+      direction,
+      ptime,
+      ...(mirror !== undefined ? { mirror } : {}),
+    });
+  }
+
+  /**
+   * Where to send: the peer's SDP address (once; a PlainTransport connects
+   * once). With comedia the first packet decides and this does nothing.
+   */
+  async connect(remote: AudioDescription): Promise<void> {
+    if (this.comedia) return;
+    if (this.connectedTo !== null) {
+      if (this.connectedTo.address !== remote.address || this.connectedTo.port !== remote.port) {
+        throw new SdpError(`moving the media to ${remote.address}:${remote.port} mid-call is not supported (it stays at ${this.connectedTo.address}:${this.connectedTo.port})`);
+      }
+      return;
+    }
+    await this.transport.connect({ ip: remote.address, port: remote.port, ...(this.transport.rtcpTuple !== undefined ? { rtcpPort: remote.rtcpPort } : {}) });
+    this.connectedTo = { address: remote.address, port: remote.port };
+  }
+
+  /**
+   * The peer's audio into the router, in the bridge's codecs as the peer
+   * numbers them. `onProducer` gets the Producer once the peer's first
+   * packets named its SSRC (at once if that happened already), and a new one
+   * whenever relatch() finds the peer sending under another SSRC. The first
+   * caller's codecs stand for every later one (the caller sends one codec).
+   */
+  produce(codecs: BridgeCodecs, cname: string, signal: AbortSignal, onProducer: (p: ms.Producer) => Promise<void>): void {
+    if (this.sending === null) {
+      this.sending = { codecs, cname, signal, current: null, listeners: [], relatching: false };
+      this.latchNext(signal);
+    }
+    this.sending.listeners.push(onProducer);
+    if (this.sending.current !== null) void onProducer(this.sending.current);
+  }
+
+  /**
+   * After a re-offer that has the peer sending (resume from hold): for
+   * `windowMs`, a stream under a new SSRC replaces the Producer — some phones
+   * restart their RTP stream after a hold. Nothing changes if none comes.
+   */
+  relatch(windowMs: number): void {
+    const s = this.sending;
+    if (s === null || s.current === null || s.relatching || s.signal.aborted) return;
+    s.relatching = true;
+    const window = new AbortController();
+    const stop = () => window.abort(new Error('no new SSRC'));
+    const timer = setTimeout(stop, windowMs);
+    timer.unref();
+    s.signal.addEventListener('abort', stop, { once: true });
+    this.latchNext(window.signal, () => {
+      clearTimeout(timer);
+      s.signal.removeEventListener('abort', stop);
+      s.relatching = false;
+    });
+  }
+
+  private latchNext(signal: AbortSignal, done?: () => void): void {
+    const s = this.sending!;
+    latchProducer({
+      transport: this.transport,
+      reports: this.latch.reports,
+      workerPid: this.latch.workerPid,
+      payloadType: s.codecs.audio.payloadType,
+      rtpParameters: producerRtpParameters(s.codecs, s.cname),
+      signal,
+    }).then(
+      async (producer) => {
+        done?.();
+        const previous = s.current;
+        s.current = producer;
+        for (const listener of s.listeners) await listener(producer);
+        previous?.close();
+      },
+      () => done?.(),
+    );
+  }
+
+  /**
+   * The other leg's audio out to this peer. A new producer replaces the one
+   * consumed so far (the fork that gave early media lost to another).
+   */
+  async consume(producer: ms.Producer, codecs: BridgeCodecs, routerCapabilities: ms.RtpCapabilities): Promise<ms.Consumer> {
+    if (this.consumer !== null && this.consumer.producerId === producer.id && !this.consumer.closed) return this.consumer;
+    this.consumer?.close();
+    this.consumer = await this.transport.consume({ producerId: producer.id, rtpCapabilities: consumerRtpCapabilities(routerCapabilities, codecs), paused: !this.receiving });
+    return this.consumer;
+  }
+
+  /**
+   * Whether the peer wants media now (its SDP says sendrecv or recvonly):
+   * a peer on hold (sendonly, inactive) is sent nothing.
+   */
+  async setReceiving(direction: MediaDirection): Promise<void> {
+    this.receiving = direction === 'sendrecv' || direction === 'recvonly';
+    if (this.consumer === null || this.consumer.closed) return;
+    if (this.receiving && this.consumer.paused) await this.consumer.resume();
+    else if (!this.receiving && !this.consumer.paused) await this.consumer.pause();
+  }
+
+  close(): void {
+    if (!this.transport.closed) this.transport.close();
+  }
+}
