@@ -27,6 +27,8 @@ import {
   type CallParameters,
   type DialCallStatus,
   type DialVerb,
+  type PlayVerb,
+  type SayVerb,
   type StatusEvent,
   type Verb,
 } from '../instructions/index.js';
@@ -48,6 +50,7 @@ import { dialTargets } from './dial-targets.js';
 import { MediaSeam, messageBody, type Body } from './media-seam.js';
 import { SdpError } from '../media/sdp/sdp-error.js';
 import { MediaCapacityError } from '../media/media-capacity-error.js';
+import { promptSamples } from './prompt-source.js';
 
 type Side = 'a' | 'b';
 
@@ -191,18 +194,48 @@ export class Call {
           break;
         case 'Say':
         case 'Play':
-          // Played by the media engine (HERALD_MEDIA=on); without it there is no audio path to play into.
-          this.log.info({ callSid: this.sid, verb: verb.verb }, 'no media engine: verb skipped');
+          await this.prompt(verb, docUrl);
           break;
       }
     }
     if (this.ended) return;
+    // Answered for prompts and nothing left to do: Herald hangs up, as Twilio does at the end of a document.
+    if (this.answered && this.bLeg === null) return this.hangUp('instructions-ended', 'completed');
     if (this.answered) await this.finished;
     else this.refuse(480, 'the instructions ended without connecting the call', 'instructions-ended', 'no-answer');
   }
 
+  /**
+   * A `<Say>` or `<Play>`: the caller's leg is answered (Herald's SDP in a
+   * 200, as Twilio answers at a prompt) once the audio is ready, then the
+   * prompt is played into it; the next verb comes when it has been played.
+   * Skipped (logged) without anchored media, without audio, or for a caller
+   * whose offer has no PCMU/PCMA.
+   */
+  private async prompt(verb: SayVerb | PlayVerb, docUrl: string): Promise<void> {
+    // Played through the media engine (HERALD_MEDIA=on); without it there is no audio path to play into.
+    if (this.media === null) return this.log.info({ callSid: this.sid, verb: verb.verb }, 'no media engine: verb skipped');
+    const samples = await promptSamples(verb, docUrl, this.log, this.sid);
+    const media = this.media;
+    if (samples === null || this.ended || media === null) return;
+    if (!this.answered) {
+      const answer = media.answerForPrompts();
+      if (answer === null) return this.log.info({ callSid: this.sid, verb: verb.verb }, 'the caller offered no PCMU/PCMA (or no offer): prompt skipped');
+      this.answerCaller(answer);
+      this.saveRecord();
+      this.status('answered');
+      this.watchPeers(null);
+    }
+    await media.playToCaller(samples, verb.loop);
+  }
+
   /** A `<Dial>`: rings, bridges, and returns what the `action` URL says to do next (null: go on with the next verb). */
   private async runDial(verb: DialVerb, docUrl: string): Promise<{ verbs: readonly Verb[]; url: string } | null | 'ended'> {
+    if (this.answered) {
+      // Answered for a prompt: bridging a dial into an answered call (no second 200, a re-INVITE for the callee's codec) is not built yet.
+      this.log.error({ callSid: this.sid }, 'a <Dial> after <Say>/<Play> answered the call is not supported yet: verb skipped');
+      return null;
+    }
     const targets = await dialTargets(this.s, this.account, verb, {
       callerUser: this.init.identified.fromUser,
       body: this.invite.body.length > 0 ? { type: this.invite.headers.get('content-type') ?? 'application/sdp', bytes: this.invite.body } : undefined,
@@ -319,17 +352,35 @@ export class Call {
     const leg = outcome.leg;
     this.bLeg = leg;
     if (!this.lateOffer) leg.ack();
+    const answerTime = this.answerCaller(answer ?? messageBody(outcome.response));
+    if (leg.dialog !== null) this.s.dialogs.set(leg.dialog.state.localTag, { call: this, side: 'b' });
+    this.timeLimit = setTimeout(() => this.hangUp('time-limit', 'completed'), verb.timeLimit * 1000);
+    this.timeLimit.unref();
+    this.legRecord = {
+      ...this.record,
+      sid: dialSid,
+      parentCallSid: this.sid,
+      to: leg.label,
+      direction: 'outbound-dial',
+      startTime: answerTime,
+    };
+    this.saveRecord();
+    this.markBusy(leg.label);
+    this.status('answered');
+    this.watchPeers(leg);
+  }
+
+  /** The caller's 200 (with `body`, the session description): its dialog starts, the call is answered. */
+  private answerCaller(body: Body | undefined): string {
     const ok = createResponse(this.invite, 200, undefined, this.aTag);
     ok.headers.set('Contact', this.s.contactFor(this.txn.flow.protocol));
     ok.headers.set('Allow', 'INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS');
-    if (answer !== null) setBody(ok, answer.bytes, answer.type);
-    else if (outcome.response.body.length > 0) setBody(ok, outcome.response.body, outcome.response.headers.get('content-type') ?? 'application/sdp');
+    if (body !== undefined) setBody(ok, body.bytes, body.type);
     this.txn.respond(ok);
     this.aDialog = Dialog.asUas(this.invite, this.aTag, this.txn.flow.id);
     this.answered = true;
     this.answeredAt = this.s.now();
     this.s.dialogs.set(this.aTag, { call: this, side: 'a' });
-    if (leg.dialog !== null) this.s.dialogs.set(leg.dialog.state.localTag, { call: this, side: 'b' });
     // §13.3.1.4: no ACK for our 2xx within 64·T1 → the session is torn down.
     this.ackTimer = setTimeout(() => {
       this.ackTimer = null;
@@ -338,22 +389,9 @@ export class Call {
         this.hangUp('no-ack', 'failed');
       }
     }, 64 * this.s.t1);
-    this.timeLimit = setTimeout(() => this.hangUp('time-limit', 'completed'), verb.timeLimit * 1000);
-    this.timeLimit.unref();
     this.record.status = 'in-progress';
     this.record.answerTime = new Date(this.answeredAt).toISOString();
-    this.legRecord = {
-      ...this.record,
-      sid: dialSid,
-      parentCallSid: this.sid,
-      to: leg.label,
-      direction: 'outbound-dial',
-      startTime: this.record.answerTime,
-    };
-    this.saveRecord();
-    this.markBusy(leg.label);
-    this.status('answered');
-    this.watchPeers(leg);
+    return this.record.answerTime;
   }
 
   private markBusy(calleeLabel: string): void {
@@ -372,13 +410,14 @@ export class Call {
   }
 
   /** From the answer on, a peer that vanishes ends the call: its connection closes, or the keepalive finds it gone. */
-  private watchPeers(leg: OutboundLeg): void {
+  private watchPeers(leg: OutboundLeg | null): void {
     const a = this.aDialog as Dialog;
     const legs: ProbedLeg[] = [{ dialog: a, target: () => a.target(this.s.transport), contact: this.s.contactFor(this.txn.flow.protocol), lost: (why) => this.legLost('a', why) }];
-    const b = leg.dialog;
-    if (b !== null) legs.push({ dialog: b, target: () => b.target(this.s.transport) ?? leg.target, contact: this.s.contactFor(this.legProtocol()), lost: (why) => this.legLost('b', why) });
+    const b = leg?.dialog ?? null;
+    if (leg !== null && b !== null) legs.push({ dialog: b, target: () => b.target(this.s.transport) ?? leg.target, contact: this.s.contactFor(this.legProtocol()), lost: (why) => this.legLost('b', why) });
     this.keepalive = new LegKeepalive({ intervalMs: this.s.keepaliveMs, transactions: this.s.transactions, legs });
     this.keepalive.start();
+    if (leg === null) return;
     // The caller's connection is watched from the INVITE on (call-engine.ts); the callee's once it answered.
     const flowId = 'flowId' in leg.target ? leg.target.flowId : null;
     if (flowId === null) return;
