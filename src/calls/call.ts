@@ -231,11 +231,6 @@ export class Call {
 
   /** A `<Dial>`: rings, bridges, and returns what the `action` URL says to do next (null: go on with the next verb). */
   private async runDial(verb: DialVerb, docUrl: string): Promise<{ verbs: readonly Verb[]; url: string } | null | 'ended'> {
-    if (this.answered) {
-      // Answered for a prompt: bridging a dial into an answered call (no second 200, a re-INVITE for the callee's codec) is not built yet.
-      this.log.error({ callSid: this.sid }, 'a <Dial> after <Say>/<Play> answered the call is not supported yet: verb skipped');
-      return null;
-    }
     const targets = await dialTargets(this.s, this.account, verb, {
       callerUser: this.init.identified.fromUser,
       body: this.invite.body.length > 0 ? { type: this.invite.headers.get('content-type') ?? 'application/sdp', bytes: this.invite.body } : undefined,
@@ -300,7 +295,8 @@ export class Call {
 
   /** 180/183 from a leg: the caller hears ringing once (CONTRACT §5.5), or the leg's early media (183 with SDP). */
   private ringing(leg: OutboundLeg, r: SipResponse): void {
-    if (this.ended) return;
+    // A caller answered for a prompt has had its final response: it hears nothing until the bridge (no early media).
+    if (this.ended || this.answered) return;
     if (this.media !== null && r.status === 183 && r.body.length > 0) return this.earlyMedia(this.media, leg, r);
     if (this.rangCaller) return;
     const early = r.status === 183 && r.body.length > 0;
@@ -352,7 +348,9 @@ export class Call {
     const leg = outcome.leg;
     this.bLeg = leg;
     if (!this.lateOffer) leg.ack();
-    const answerTime = this.answerCaller(answer ?? messageBody(outcome.response));
+    // A caller answered for a prompt keeps its dialog and codec (the callee was offered only that one): no second 200.
+    const answerTime = this.answered ? this.record.answerTime! : this.answerCaller(answer ?? messageBody(outcome.response));
+    this.keepalive?.stop();
     if (leg.dialog !== null) this.s.dialogs.set(leg.dialog.state.localTag, { call: this, side: 'b' });
     this.timeLimit = setTimeout(() => this.hangUp('time-limit', 'completed'), verb.timeLimit * 1000);
     this.timeLimit.unref();
@@ -446,11 +444,14 @@ export class Call {
   /** Ends an unanswered call with a final response (and a Warning saying why, RFC 3261 §20.43). */
   private refuse(status: number, why: string, reason: string, recordStatus: CallRecordStatus): void {
     if (this.ended) return;
-    if (!this.answered) {
-      const res = createResponse(this.invite, status, undefined, this.aTag);
-      res.headers.set('Warning', heraldWarning(why));
-      this.txn.respond(res);
+    // Answered for a prompt, the caller has its dialog: it is hung up with a BYE instead.
+    if (this.answered) {
+      this.log.info({ callSid: this.sid, why }, 'call hung up');
+      return this.hangUp(reason, recordStatus);
     }
+    const res = createResponse(this.invite, status, undefined, this.aTag);
+    res.headers.set('Warning', heraldWarning(why));
+    this.txn.respond(res);
     this.end(reason, recordStatus);
   }
 

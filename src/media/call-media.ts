@@ -190,7 +190,9 @@ export class CallMedia {
     });
     const fork: ForkMedia = { leg, answer: null };
     this.forks.add(fork);
-    return { fork, offer: leg.describe(this.carried, this.callerOffer.direction, this.callerOffer.ptime) };
+    // A caller answered for prompts already has its codec: the forks are offered that one.
+    const offered = this.promptCodecs !== null ? [this.promptCodecs.audio] : this.carried;
+    return { fork, offer: leg.describe(offered, this.callerOffer.direction, this.callerOffer.ptime) };
   }
 
   /** Is this fork's answer one the caller's media can meet? An SdpError (488) if not, else null. Synchronous: the dial asks it before choosing a winner. */
@@ -312,6 +314,8 @@ export class CallMedia {
       const audio = this.carried.find((c) => promptLaw(c.name) !== null && c.channels === 1);
       if (audio === undefined) return null;
       this.promptCodecs = { audio };
+      // Answered with this codec, the caller sends it: a later dial's callee must take it (no transcoding).
+      this.callerSends = this.promptCodecs;
     }
     return this.caller.describe([this.promptCodecs.audio], 'sendrecv', this.callerOffer.ptime, { lines: this.callerOffer.lines, audioIndex: this.callerOffer.audioIndex });
   }

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { accountYaml, callsInUseBecomes, NUMBER } from '../helpers/test-account.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
 import { mediaBecomesEmpty as mediaBecomesEmptyOf, nodeMedia as nodeMediaOf } from '../helpers/node-media.js';
-import { RtpPeer, type RtpReceived } from '../helpers/rtp-peer.js';
+import { RtpPeer, rtpPacket, type RtpReceived } from '../helpers/rtp-peer.js';
 import { audioSdp, SipDialogPeer } from '../helpers/sip-dialog-peer.js';
 import { decodeG711, type G711Law } from '../../src/media/prompt/g711.js';
 import { writeWav } from '../../src/media/prompt/wav.js';
@@ -182,6 +182,51 @@ describe('media: <Play> and <Say> into the caller\'s leg', function () {
     await callsInUseBecomes(herald, 0);
     // No producer is left (above): nothing can be sending any more. It had played less than the hour loop="0" is capped at.
     expect(rtp.received.length).to.be.below(50 * 60);
+  });
+
+  it('<Play> then <Dial>: the caller answered at the prompt is bridged to the callee in its codec, audio both ways', async () => {
+    const callee = await SipDialogPeer.open();
+    const calleeRtp = await RtpPeer.open();
+    closers.push(() => callee.close(), () => calleeRtp.close());
+    twiml = `<Response><Play>${base}/tone.wav</Play><Dial><Sip>sip:device@127.0.0.1:${callee.port}</Sip></Dial></Response>`;
+    const { caller, rtp, payloads } = await answeredCaller(['8 PCMA/8000', '0 PCMU/8000']);
+    expect(payloads).to.equal('8');
+    const invite = await callee.nextRequest('INVITE', 20_000);
+    // The dial starts once the prompt has played.
+    expect(rtp.received.filter((p) => p.payloadType === 8).length).to.be.at.least(45);
+    const offer = /^m=audio (\d+) RTP\/AVP ([\d ]+)/m.exec(invite.request.body.toString())!;
+    expect(offer[2]!.trim(), 'the callee is offered only the codec the caller was answered with').to.equal('8');
+    callee.respond(invite.raw, invite.from, 200, 'OK', audioSdp(calleeRtp.port, ['8 PCMA/8000']));
+    await callee.nextRequest('ACK');
+    const callerPort = Number(/^m=audio (\d+)/m.exec(caller.log.find((r) => r.message.type === 'response' && r.message.status === 200)!.message.body.toString())![1]);
+    const calleePort = Number(offer[1]);
+    const named = (ssrc: number) => (got: readonly RtpReceived[]) => got.filter((p) => p.payload.toString('latin1').startsWith(`audio ${ssrc} `)).length >= 10;
+    for (let seq = 1; seq <= 40 && !(named(7001)(calleeRtp.received) && named(7002)(rtp.received)); seq++) {
+      rtp.send(rtpPacket({ payloadType: 8, seq, ssrc: 7001 }), callerPort);
+      calleeRtp.send(rtpPacket({ payloadType: 8, seq, ssrc: 7002 }), calleePort);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await calleeRtp.waitFor(named(7001), 'the caller\'s audio at the callee');
+    await rtp.waitFor(named(7002), 'the callee\'s audio at the caller');
+    caller.inDialog('BYE');
+    expect((await caller.finalResponse('BYE')).status).to.equal(200);
+    const bye = await callee.nextRequest('BYE');
+    callee.respond(bye.raw, bye.from, 200, 'OK');
+    await mediaBecomesEmpty();
+    await callsInUseBecomes(herald, 0);
+  });
+
+  it('<Say> then a <Dial> answered busy: the caller, answered already, is hung up with a BYE (not a 486 after its 200)', async () => {
+    const callee = await SipDialogPeer.open();
+    closers.push(() => callee.close());
+    twiml = `<Response><Say>one</Say><Dial><Sip>sip:device@127.0.0.1:${callee.port}</Sip></Dial></Response>`;
+    const { caller } = await answeredCaller(['0 PCMU/8000']);
+    const invite = await callee.nextRequest('INVITE', 20_000);
+    callee.respond(invite.raw, invite.from, 486, 'Busy Here');
+    await heraldHangsUp(caller);
+    expect(caller.log.filter((r) => r.message.type === 'response' && r.message.status === 486)).to.have.length(0);
+    await mediaBecomesEmpty();
+    await callsInUseBecomes(herald, 0);
   });
 
   it('a <Play> whose WAV cannot be fetched is skipped: the call is never answered and ends with 480', async () => {
