@@ -468,7 +468,7 @@ export class Call {
       txn.respond(createResponse(request, 200));
       return this.hangUp(side === 'a' ? 'caller-hangup' : 'callee-hangup', 'completed', side);
     }
-    if (other === null) return txn.respond(createResponse(request, 481));
+    if (other === null) return this.answerAlone(request, txn);
     const media = this.media;
     if (media === null) return this.relayInDialog(side, request, txn, other, messageBody(request));
     // With anchored media an SDP offer becomes Herald's offer to the other leg (media-seam.ts).
@@ -478,6 +478,18 @@ export class Call {
       },
       (err: unknown) => this.mediaRefused(request, txn, err),
     );
+  }
+
+  /**
+   * A request from the caller while no callee is bridged (answered for a
+   * prompt): a re-offer is refused with 488, which keeps the session as it
+   * was (RFC 3261 §14.2); anything else (INFO, OPTIONS) is taken.
+   */
+  private answerAlone(request: SipRequest, txn: ServerTransaction): void {
+    if (request.method !== 'INVITE' && request.method !== 'UPDATE') return txn.respond(createResponse(request, 200));
+    const res = createResponse(request, 488);
+    res.headers.set('Warning', heraldWarning('no new offer is taken before the call is bridged'));
+    txn.respond(res);
   }
 
   /** Passes a request to the other leg as a new request of its dialog; its answer comes back (through the media seam when there is one). */

@@ -172,10 +172,16 @@ describe('media: <Play> and <Say> into the caller\'s leg', function () {
     await mediaBecomesEmpty();
   });
 
-  it('the caller hanging up mid-prompt (loop="0", endless) stops it: the call ends and nothing of its media stays', async () => {
+  it('mid-prompt (loop="0", endless) a re-INVITE gets 488 and the prompt goes on; the caller hanging up stops it: the call ends and nothing of its media stays', async () => {
     twiml = `<Response><Play loop="0">${base}/tone.wav</Play></Response>`;
     const { caller, rtp } = await answeredCaller(['0 PCMU/8000']);
     await rtp.waitFor((got) => got.length >= 10, 'the prompt playing');
+    // A re-offer while the prompt plays (no callee to pass it to): 488, the session stays, the prompt goes on.
+    caller.inDialog('INVITE', audioSdp(rtp.port, ['0 PCMU/8000'], 'sendonly'));
+    const refused = await caller.nextResponse(488);
+    caller.ack(refused);
+    const playing = rtp.received.length;
+    await rtp.waitFor((got) => got.length >= playing + 10, 'the prompt still playing after the 488');
     caller.inDialog('BYE');
     expect((await caller.finalResponse('BYE')).status).to.equal(200);
     await mediaBecomesEmpty();
