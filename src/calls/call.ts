@@ -348,8 +348,9 @@ export class Call {
     const leg = outcome.leg;
     this.bLeg = leg;
     if (!this.lateOffer) leg.ack();
-    // A caller answered for a prompt keeps its dialog and codec (the callee was offered only that one): no second 200.
-    const answerTime = this.answered ? this.record.answerTime! : this.answerCaller(answer ?? messageBody(outcome.response));
+    // A caller answered for a prompt keeps its dialog and codec (the callee was offered only that one): no second 200, no second `answered`.
+    const answeredBefore = this.answered;
+    const answerTime = answeredBefore ? new Date(this.s.now()).toISOString() : this.answerCaller(answer ?? messageBody(outcome.response));
     this.keepalive?.stop();
     if (leg.dialog !== null) this.s.dialogs.set(leg.dialog.state.localTag, { call: this, side: 'b' });
     this.timeLimit = setTimeout(() => this.hangUp('time-limit', 'completed'), verb.timeLimit * 1000);
@@ -364,7 +365,7 @@ export class Call {
     };
     this.saveRecord();
     this.markBusy(leg.label);
-    this.status('answered');
+    if (!answeredBefore) this.status('answered');
     this.watchPeers(leg);
   }
 

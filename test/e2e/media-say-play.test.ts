@@ -61,6 +61,26 @@ describe('media: <Play> and <Say> into the caller\'s leg', function () {
   let base: string;
   let twiml = '';
   const closers: Array<() => void> = [];
+  /** Every webhook request (voice and status callbacks) with its form parameters. */
+  const hits: Array<{ path: string; params: Record<string, string> }> = [];
+  let hitWaiters: Array<() => void> = [];
+
+  /** The status callbacks of the call whose voice webhook came last, once its `completed` has come. */
+  function statusEventsOfLastCall(): Promise<string[]> {
+    const callSid = hits.filter((h) => h.path === '/voice').at(-1)!.params.CallSid;
+    const events = () => hits.filter((h) => h.path === '/status' && h.params.CallSid === callSid).map((h) => h.params.CallStatus!);
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!events().includes('completed')) return;
+        clearTimeout(timer);
+        hitWaiters = hitWaiters.filter((w) => w !== check);
+        resolve(events());
+      };
+      const timer = setTimeout(() => reject(new Error(`no completed status callback: ${events().join(', ')}`)), 10_000);
+      hitWaiters.push(check);
+      check();
+    });
+  }
   /** One second of 1 kHz at 8 kHz mono, and half a second of it at 44.1 kHz stereo (read and resampled by Herald). */
   const files: Record<string, Buffer> = {
     '/tone.wav': writeWav(tone(1000, 8000, 1), 8000),
@@ -106,16 +126,19 @@ describe('media: <Play> and <Say> into the caller\'s leg', function () {
         res.statusCode = 404;
         return res.end();
       }
-      req.resume();
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
       req.on('end', () => {
+        hits.push({ path: req.url ?? '', params: Object.fromEntries(new URLSearchParams(body)) });
+        for (const w of hitWaiters) w();
         res.setHeader('content-type', 'text/xml');
-        res.end(twiml);
+        res.end(req.url === '/status' ? '' : twiml);
       });
     });
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
     herald = await startHerald({
-      config: writeConfig(accountYaml({ voiceUrl: `${base}/voice`, extra: 'media: { workers: 1 }\n' })),
+      config: writeConfig(accountYaml({ voiceUrl: `${base}/voice`, statusCallback: `${base}/status`, extra: 'media: { workers: 1 }\n' })),
       env: { HERALD_MEDIA: 'on', HERALD_RTP_PORTS: `${RTP_MIN}-${RTP_MAX}` },
     });
     expect((await nodeMedia()).status, 'media engine (build the worker: npm run mediasoup-worker)').to.equal('running');
@@ -218,6 +241,9 @@ describe('media: <Play> and <Say> into the caller\'s leg', function () {
     expect((await caller.finalResponse('BYE')).status).to.equal(200);
     const bye = await callee.nextRequest('BYE');
     callee.respond(bye.raw, bye.from, 200, 'OK');
+    // Answered once (at the prompt): the bridge is not a second answer.
+    const events = await statusEventsOfLastCall();
+    expect(events.filter((e) => e === 'in-progress'), events.join(', ')).to.have.length(1);
     await mediaBecomesEmpty();
     await callsInUseBecomes(herald, 0);
   });
