@@ -27,6 +27,8 @@ import {
   type CallParameters,
   type DialCallStatus,
   type DialVerb,
+  type PlayVerb,
+  type SayVerb,
   type StatusEvent,
   type Verb,
 } from '../instructions/index.js';
@@ -48,6 +50,7 @@ import { dialTargets } from './dial-targets.js';
 import { MediaSeam, messageBody, type Body } from './media-seam.js';
 import { SdpError } from '../media/sdp/sdp-error.js';
 import { MediaCapacityError } from '../media/media-capacity-error.js';
+import { promptSamples } from './prompt-source.js';
 
 type Side = 'a' | 'b';
 
@@ -191,14 +194,39 @@ export class Call {
           break;
         case 'Say':
         case 'Play':
-          // Played by the media engine (HERALD_MEDIA=on); without it there is no audio path to play into.
-          this.log.info({ callSid: this.sid, verb: verb.verb }, 'no media engine: verb skipped');
+          await this.prompt(verb, docUrl);
           break;
       }
     }
     if (this.ended) return;
+    // Answered for prompts and nothing left to do: Herald hangs up, as Twilio does at the end of a document.
+    if (this.answered && this.bLeg === null) return this.hangUp('instructions-ended', 'completed');
     if (this.answered) await this.finished;
     else this.refuse(480, 'the instructions ended without connecting the call', 'instructions-ended', 'no-answer');
+  }
+
+  /**
+   * A `<Say>` or `<Play>`: the caller's leg is answered (Herald's SDP in a
+   * 200, as Twilio answers at a prompt) once the audio is ready, then the
+   * prompt is played into it; the next verb comes when it has been played.
+   * Skipped (logged) without anchored media, without audio, or for a caller
+   * whose offer has no PCMU/PCMA.
+   */
+  private async prompt(verb: SayVerb | PlayVerb, docUrl: string): Promise<void> {
+    // Played through the media engine (HERALD_MEDIA=on); without it there is no audio path to play into.
+    if (this.media === null) return this.log.info({ callSid: this.sid, verb: verb.verb }, 'no media engine: verb skipped');
+    const samples = await promptSamples(verb, docUrl, this.log, this.sid);
+    const media = this.media;
+    if (samples === null || this.ended || media === null) return;
+    if (!this.answered) {
+      const answer = media.answerForPrompts();
+      if (answer === null) return this.log.info({ callSid: this.sid, verb: verb.verb }, 'the caller offered no PCMU/PCMA (or no offer): prompt skipped');
+      this.answerCaller(answer);
+      this.saveRecord();
+      this.status('answered');
+      this.watchPeers(null);
+    }
+    await media.playToCaller(samples, verb.loop);
   }
 
   /** A `<Dial>`: rings, bridges, and returns what the `action` URL says to do next (null: go on with the next verb). */
@@ -267,7 +295,8 @@ export class Call {
 
   /** 180/183 from a leg: the caller hears ringing once (CONTRACT §5.5), or the leg's early media (183 with SDP). */
   private ringing(leg: OutboundLeg, r: SipResponse): void {
-    if (this.ended) return;
+    // A caller answered for a prompt has had its final response: it hears nothing until the bridge (no early media).
+    if (this.ended || this.answered) return;
     if (this.media !== null && r.status === 183 && r.body.length > 0) return this.earlyMedia(this.media, leg, r);
     if (this.rangCaller) return;
     const early = r.status === 183 && r.body.length > 0;
@@ -319,17 +348,38 @@ export class Call {
     const leg = outcome.leg;
     this.bLeg = leg;
     if (!this.lateOffer) leg.ack();
+    // A caller answered for a prompt keeps its dialog and codec (the callee was offered only that one): no second 200, no second `answered`.
+    const answeredBefore = this.answered;
+    const answerTime = answeredBefore ? new Date(this.s.now()).toISOString() : this.answerCaller(answer ?? messageBody(outcome.response));
+    this.keepalive?.stop();
+    if (leg.dialog !== null) this.s.dialogs.set(leg.dialog.state.localTag, { call: this, side: 'b' });
+    this.timeLimit = setTimeout(() => this.hangUp('time-limit', 'completed'), verb.timeLimit * 1000);
+    this.timeLimit.unref();
+    this.legRecord = {
+      ...this.record,
+      sid: dialSid,
+      parentCallSid: this.sid,
+      to: leg.label,
+      direction: 'outbound-dial',
+      startTime: answerTime,
+    };
+    this.saveRecord();
+    this.markBusy(leg.label);
+    if (!answeredBefore) this.status('answered');
+    this.watchPeers(leg);
+  }
+
+  /** The caller's 200 (with `body`, the session description): its dialog starts, the call is answered. */
+  private answerCaller(body: Body | undefined): string {
     const ok = createResponse(this.invite, 200, undefined, this.aTag);
     ok.headers.set('Contact', this.s.contactFor(this.txn.flow.protocol));
     ok.headers.set('Allow', 'INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS');
-    if (answer !== null) setBody(ok, answer.bytes, answer.type);
-    else if (outcome.response.body.length > 0) setBody(ok, outcome.response.body, outcome.response.headers.get('content-type') ?? 'application/sdp');
+    if (body !== undefined) setBody(ok, body.bytes, body.type);
     this.txn.respond(ok);
     this.aDialog = Dialog.asUas(this.invite, this.aTag, this.txn.flow.id);
     this.answered = true;
     this.answeredAt = this.s.now();
     this.s.dialogs.set(this.aTag, { call: this, side: 'a' });
-    if (leg.dialog !== null) this.s.dialogs.set(leg.dialog.state.localTag, { call: this, side: 'b' });
     // §13.3.1.4: no ACK for our 2xx within 64·T1 → the session is torn down.
     this.ackTimer = setTimeout(() => {
       this.ackTimer = null;
@@ -338,22 +388,9 @@ export class Call {
         this.hangUp('no-ack', 'failed');
       }
     }, 64 * this.s.t1);
-    this.timeLimit = setTimeout(() => this.hangUp('time-limit', 'completed'), verb.timeLimit * 1000);
-    this.timeLimit.unref();
     this.record.status = 'in-progress';
     this.record.answerTime = new Date(this.answeredAt).toISOString();
-    this.legRecord = {
-      ...this.record,
-      sid: dialSid,
-      parentCallSid: this.sid,
-      to: leg.label,
-      direction: 'outbound-dial',
-      startTime: this.record.answerTime,
-    };
-    this.saveRecord();
-    this.markBusy(leg.label);
-    this.status('answered');
-    this.watchPeers(leg);
+    return this.record.answerTime;
   }
 
   private markBusy(calleeLabel: string): void {
@@ -372,13 +409,14 @@ export class Call {
   }
 
   /** From the answer on, a peer that vanishes ends the call: its connection closes, or the keepalive finds it gone. */
-  private watchPeers(leg: OutboundLeg): void {
+  private watchPeers(leg: OutboundLeg | null): void {
     const a = this.aDialog as Dialog;
     const legs: ProbedLeg[] = [{ dialog: a, target: () => a.target(this.s.transport), contact: this.s.contactFor(this.txn.flow.protocol), lost: (why) => this.legLost('a', why) }];
-    const b = leg.dialog;
-    if (b !== null) legs.push({ dialog: b, target: () => b.target(this.s.transport) ?? leg.target, contact: this.s.contactFor(this.legProtocol()), lost: (why) => this.legLost('b', why) });
+    const b = leg?.dialog ?? null;
+    if (leg !== null && b !== null) legs.push({ dialog: b, target: () => b.target(this.s.transport) ?? leg.target, contact: this.s.contactFor(this.legProtocol()), lost: (why) => this.legLost('b', why) });
     this.keepalive = new LegKeepalive({ intervalMs: this.s.keepaliveMs, transactions: this.s.transactions, legs });
     this.keepalive.start();
+    if (leg === null) return;
     // The caller's connection is watched from the INVITE on (call-engine.ts); the callee's once it answered.
     const flowId = 'flowId' in leg.target ? leg.target.flowId : null;
     if (flowId === null) return;
@@ -407,11 +445,14 @@ export class Call {
   /** Ends an unanswered call with a final response (and a Warning saying why, RFC 3261 §20.43). */
   private refuse(status: number, why: string, reason: string, recordStatus: CallRecordStatus): void {
     if (this.ended) return;
-    if (!this.answered) {
-      const res = createResponse(this.invite, status, undefined, this.aTag);
-      res.headers.set('Warning', heraldWarning(why));
-      this.txn.respond(res);
+    // Answered for a prompt, the caller has its dialog: it is hung up with a BYE instead.
+    if (this.answered) {
+      this.log.info({ callSid: this.sid, why }, 'call hung up');
+      return this.hangUp(reason, recordStatus);
     }
+    const res = createResponse(this.invite, status, undefined, this.aTag);
+    res.headers.set('Warning', heraldWarning(why));
+    this.txn.respond(res);
     this.end(reason, recordStatus);
   }
 
@@ -428,7 +469,7 @@ export class Call {
       txn.respond(createResponse(request, 200));
       return this.hangUp(side === 'a' ? 'caller-hangup' : 'callee-hangup', 'completed', side);
     }
-    if (other === null) return txn.respond(createResponse(request, 481));
+    if (other === null) return this.answerAlone(request, txn);
     const media = this.media;
     if (media === null) return this.relayInDialog(side, request, txn, other, messageBody(request));
     // With anchored media an SDP offer becomes Herald's offer to the other leg (media-seam.ts).
@@ -438,6 +479,18 @@ export class Call {
       },
       (err: unknown) => this.mediaRefused(request, txn, err),
     );
+  }
+
+  /**
+   * A request from the caller while no callee is bridged (answered for a
+   * prompt): a re-offer is refused with 488, which keeps the session as it
+   * was (RFC 3261 §14.2); anything else (INFO, OPTIONS) is taken.
+   */
+  private answerAlone(request: SipRequest, txn: ServerTransaction): void {
+    if (request.method !== 'INVITE' && request.method !== 'UPDATE') return txn.respond(createResponse(request, 200));
+    const res = createResponse(request, 488);
+    res.headers.set('Warning', heraldWarning('no new offer is taken before the call is bridged'));
+    txn.respond(res);
   }
 
   /** Passes a request to the other leg as a new request of its dialog; its answer comes back (through the media seam when there is one). */

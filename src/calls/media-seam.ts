@@ -170,6 +170,17 @@ export class MediaSeam {
     return sdp !== null ? undefined : messageBody(response);
   }
 
+  /** The body of the caller's 200 when the call is answered for `<Say>`/`<Play>`; null when prompts cannot be played to this caller. */
+  answerForPrompts(): Body | null {
+    const bytes = this.media.answerForPrompts();
+    return bytes === null ? null : { type: SDP, bytes };
+  }
+
+  /** Plays a prompt to the answered caller (see CallMedia.playToCaller). */
+  playToCaller(samples: Int16Array, loop: number): Promise<void> {
+    return this.media.playToCaller(samples, loop);
+  }
+
   /** Closes the call's media (router, transports, producers, consumers). */
   close(): Promise<void> {
     return this.media.close();

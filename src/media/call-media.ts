@@ -28,6 +28,7 @@ import { PlainRtpLeg } from './plain-rtp-leg.js';
 import { parseAudioDescription, type AudioDescription, type SdpCodec } from './sdp/audio-description.js';
 import { asNumberedBy, bridgeCodecs, carriedCodecs, routerCodecsFor, sameCodec, type BridgeCodecs } from './sdp/codec-match.js';
 import { SdpError } from './sdp/sdp-error.js';
+import { playPrompt, promptLaw } from './prompt/prompt-player.js';
 
 export type CallSide = 'a' | 'b';
 
@@ -67,6 +68,8 @@ export class CallMedia {
   private callerSends: BridgeCodecs | null = null;
   /** A re-offer waiting for its answer: its requester's description (the answer mirrors its m= lines). */
   private pendingOffer: { from: CallSide; offer: AudioDescription } | null = null;
+  /** The codec the caller was answered with for prompts (Say/Play before any Dial). */
+  private promptCodecs: BridgeCodecs | null = null;
   private closed = false;
   /** Stops legs waiting for their first packet when the call ends. */
   private readonly ending = new AbortController();
@@ -187,7 +190,9 @@ export class CallMedia {
     });
     const fork: ForkMedia = { leg, answer: null };
     this.forks.add(fork);
-    return { fork, offer: leg.describe(this.carried, this.callerOffer.direction, this.callerOffer.ptime) };
+    // A caller answered for prompts already has its codec: the forks are offered that one.
+    const offered = this.promptCodecs !== null ? [this.promptCodecs.audio] : this.carried;
+    return { fork, offer: leg.describe(offered, this.callerOffer.direction, this.callerOffer.ptime) };
   }
 
   /** Is this fork's answer one the caller's media can meet? An SdpError (488) if not, else null. Synchronous: the dial asks it before choosing a winner. */
@@ -294,6 +299,44 @@ export class CallMedia {
         if (!this.closed) this.log.warn({ err, callSid: this.callSid, side }, 'the media of a leg could not be bridged');
       }
     });
+  }
+
+  /**
+   * Herald's answer to the caller's offer when the call is answered to play
+   * prompts (`<Say>`, `<Play>` before any `<Dial>`): the first G.711 codec
+   * the caller offered. Null when it offered none (prompts are encoded in
+   * PCMU/PCMA only) or sent no offer (late offer: not in this slice).
+   */
+  answerForPrompts(): Buffer | null {
+    this.assertOpen();
+    if (this.lateOffer || this.bridged !== null || this.early !== null) return null;
+    if (this.promptCodecs === null) {
+      const audio = this.carried.find((c) => promptLaw(c.name) !== null && c.channels === 1);
+      if (audio === undefined) return null;
+      this.promptCodecs = { audio };
+      // Answered with this codec, the caller sends it: a later dial's callee must take it (no transcoding).
+      this.callerSends = this.promptCodecs;
+    }
+    return this.caller.describe([this.promptCodecs.audio], 'sendrecv', this.callerOffer.ptime, { lines: this.callerOffer.lines, audioIndex: this.callerOffer.audioIndex });
+  }
+
+  /** Plays a prompt to the caller (answered by answerForPrompts); resolves when it was played `loop` times, or at once when the call ends. */
+  async playToCaller(samples: Int16Array, loop: number): Promise<void> {
+    if (this.promptCodecs === null) throw new Error('the caller was not answered for prompts');
+    try {
+      await playPrompt({
+        router: this.router,
+        leg: this.caller,
+        codecs: this.promptCodecs,
+        samples,
+        loop,
+        signal: this.ending.signal,
+        cname: `${this.callSid}-prompt`,
+      });
+    } catch (err) {
+      // The call ended while the playback was being set up: its router (and all on it) is gone, nothing to play to.
+      if (!this.closed) throw err;
+    }
   }
 
   /** Closes the transports of every fork but `keep` (the dial is decided, or over). */

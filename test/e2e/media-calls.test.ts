@@ -19,6 +19,7 @@ import dgram from 'node:dgram';
 import { parse as parseSdp } from 'sdp-transform';
 import { accountYaml, callsInUseBecomes, NUMBER } from '../helpers/test-account.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
+import { mediaBecomesEmpty as mediaBecomesEmptyOf, nodeMedia as nodeMediaOf } from '../helpers/node-media.js';
 import { startPeer, type PeerProcess } from '../helpers/peer-process.js';
 import { run } from '../helpers/run.js';
 import { RtpPeer, rtpPacket } from '../helpers/rtp-peer.js';
@@ -27,14 +28,6 @@ import { audioSdp, SipDialogPeer } from '../helpers/sip-dialog-peer.js';
 const FIXTURES = resolve(import.meta.dirname, '..', 'fixtures', 'sipp');
 const RTP_MIN = 45000;
 const RTP_MAX = 45099;
-
-interface NodeMedia {
-  status: string;
-  routers: number;
-  transports: number;
-  producers: number;
-  consumers: number;
-}
 
 /** A free UDP port of 127.0.0.1 for a peer program that needs to be told one (bound, read, released). */
 function freeUdpPort(): Promise<number> {
@@ -89,21 +82,8 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
   const peers: PeerProcess[] = [];
   const closers: Array<() => void> = [];
 
-  async function nodeMedia(): Promise<NodeMedia> {
-    const res = await fetch(`http://127.0.0.1:${herald.listeners.http!.port}/v1/Node`);
-    return ((await res.json()) as { media: NodeMedia }).media;
-  }
-
-  /** Polls /v1/Node until the call's media is all gone (closing is asynchronous: the BYE is answered first). */
-  async function mediaBecomesEmpty(): Promise<NodeMedia> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const m = await nodeMedia();
-      if (m.routers === 0 && m.transports === 0 && m.producers === 0 && m.consumers === 0) return m;
-      if (Date.now() > deadline) throw new Error(`media left behind: ${JSON.stringify(m)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  const nodeMedia = () => nodeMediaOf(herald);
+  const mediaBecomesEmpty = () => mediaBecomesEmptyOf(herald);
 
   const inRange = (port: number) => port >= RTP_MIN && port <= RTP_MAX;
 
