@@ -131,6 +131,15 @@ interface Prepared {
   body: string | undefined;
 }
 
+const SIGNATURE_HEADER_NAME = SIGNATURE_HEADER.toLowerCase();
+
+/** application/x-www-form-urlencoded, exactly as URLSearchParams writes it. */
+function formEncode(params: CallParameters): string {
+  const form = new URLSearchParams();
+  for (const name of Object.keys(params)) form.append(name, params[name] as string);
+  return form.toString();
+}
+
 function prepare(
   target: URL,
   method: HttpMethod,
@@ -138,9 +147,31 @@ function prepare(
   authToken: string,
   userAgent: string,
 ): Prepared {
-  const url = new URL(target.href);
-  url.hash = ''; // never sent, so it must not be signed
   const headers: Record<string, string> = { 'user-agent': userAgent, accept: '*/*' };
+  const href = requestUrl(target, headers);
+  const form = formEncode(params);
+  if (method === 'GET') {
+    const url = new URL(href);
+    // Appended, not merged through searchParams: the URL's own query stays byte for byte as configured.
+    if (form !== '') url.search = url.search === '' ? `?${form}` : `${url.search}&${form}`;
+    headers[SIGNATURE_HEADER_NAME] = twilioSignature(authToken, url.href);
+    return { url: url.href, headers, body: undefined };
+  }
+  headers['content-type'] = 'application/x-www-form-urlencoded';
+  headers[SIGNATURE_HEADER_NAME] = twilioSignature(authToken, href, params);
+  return { url: href, headers, body: form };
+}
+
+/**
+ * The URL as requested and signed: without its fragment (never sent, so it
+ * must not be signed) and without credentials, which become Basic auth in
+ * `headers`. Most URLs have neither and are used as they are, with no copy
+ * parsed per request.
+ */
+function requestUrl(target: URL, headers: Record<string, string>): string {
+  if (!target.href.includes('#') && target.username === '' && target.password === '') return target.href;
+  const url = new URL(target.href);
+  url.hash = '';
   if (url.username !== '' || url.password !== '') {
     const user = decodeURIComponent(url.username);
     const password = decodeURIComponent(url.password);
@@ -148,16 +179,7 @@ function prepare(
     url.username = '';
     url.password = '';
   }
-  const form = new URLSearchParams(Object.entries(params)).toString();
-  if (method === 'GET') {
-    // Appended, not merged through searchParams: the URL's own query stays byte for byte as configured.
-    if (form !== '') url.search = url.search === '' ? `?${form}` : `${url.search}&${form}`;
-    headers[SIGNATURE_HEADER.toLowerCase()] = twilioSignature(authToken, url.href);
-    return { url: url.href, headers, body: undefined };
-  }
-  headers['content-type'] = 'application/x-www-form-urlencoded';
-  headers[SIGNATURE_HEADER.toLowerCase()] = twilioSignature(authToken, url.href, params);
-  return { url: url.href, headers, body: form };
+  return url.href;
 }
 
 /** The body as UTF-8, or null when it is longer than `max` bytes (reading stops there). */
