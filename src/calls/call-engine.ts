@@ -11,9 +11,9 @@
  * dialog gets 481 (§12.2.2). A call is told when a connection it uses
  * closes (`flowClosed`, from the transport's announcement).
  */
-import { randomBytes } from 'node:crypto';
 import { BEARER_CHALLENGE } from '../auth/bearer.js';
 import type { ConfigFile } from '../config/schema.js';
+import { randomBytesPooled } from '../core/random-pool.js';
 import { DEFAULT_LEASE_TTL_MS, type ConcurrencyGate } from '../gate/gate.js';
 import { holdLease } from '../gate/hold-lease.js';
 import { CALLS } from '../gate/resources.js';
@@ -100,7 +100,8 @@ export class CallEngine {
       keepaliveMs: o.keepaliveMs ?? 0,
       now: this.now,
       newTag: () => newTag() + newTag(),
-      newCallSid: () => `CA${randomBytes(16).toString('hex')}`,
+      // From the pooled CSPRNG: a randomBytes call per call was ~2 % of the call path's CPU.
+      newCallSid: () => `CA${randomBytesPooled(16).toString('hex')}`,
       contactFor: (protocol) => heraldContact(o.transport, protocol),
       busyChanged: (accountSid, identity, callSid, delta) => this.busyChanged(accountSid, identity, callSid, delta),
       callEnded: (call) => this.calls.delete(call.sid),

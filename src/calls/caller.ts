@@ -53,6 +53,9 @@ export interface DigestCallers {
   authorize: Authorize;
 }
 
+/** Source addresses remembered before the cache starts over; bounds memory under address-spraying traffic. */
+const MAX_CACHED_SOURCES = 4096;
+
 interface TrunkMatcher {
   name: string;
   account: AccountConfig;
@@ -61,6 +64,8 @@ interface TrunkMatcher {
 
 export class CallerIdentifier {
   private readonly trunks: TrunkMatcher[];
+  /** Source address → its trunk (null: none), so the CIDR lists are walked once per address. */
+  private readonly trunkBySource = new Map<string, TrunkMatcher | null>();
   private readonly now: () => number;
 
   /** sipDomain (lower case) → its account. */
@@ -105,8 +110,14 @@ export class CallerIdentifier {
   }
 
   private trunkAt(sourceAddress: string): TrunkMatcher | undefined {
+    // BlockList.check builds a SocketAddress per trunk per INVITE; a carrier sends from a few addresses.
+    const known = this.trunkBySource.get(sourceAddress);
+    if (known !== undefined) return known ?? undefined;
     const family = isIPv6(sourceAddress) ? 'ipv6' : 'ipv4';
-    return this.trunks.find((t) => t.sources.check(sourceAddress, family));
+    const trunk = this.trunks.find((t) => t.sources.check(sourceAddress, family));
+    if (this.trunkBySource.size >= MAX_CACHED_SOURCES) this.trunkBySource.clear();
+    this.trunkBySource.set(sourceAddress, trunk ?? null);
+    return trunk;
   }
 
   private trunk(request: SipRequest, trunk: TrunkMatcher | undefined): CallerVerdict {

@@ -137,8 +137,10 @@ function rfc2822(date: Date): string {
 }
 
 /**
- * A fresh parameter object: `base` overridden by `over`. Keys go through
- * defineProperty so a custom parameter named `__proto__` stays a parameter.
+ * A fresh parameter object: `base` overridden by `over`. A custom parameter
+ * named `__proto__` goes through defineProperty so it stays a parameter; the
+ * others are plain assignments, which keep the object a fast one (defining
+ * every key turned it into a dictionary, slower for everything that reads it).
  */
 function withEntries(
   base: Readonly<Record<string, string>>,
@@ -146,13 +148,11 @@ function withEntries(
 ): CallParameters {
   const out: Record<string, string> = {};
   for (const source of [base, over]) {
-    for (const [name, value] of Object.entries(source)) {
-      Object.defineProperty(out, name, {
-        value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+    for (const name of Object.keys(source)) {
+      const value = source[name] as string;
+      if (name === '__proto__') {
+        Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+      } else out[name] = value;
     }
   }
   return out;

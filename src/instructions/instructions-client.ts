@@ -20,7 +20,7 @@ import {
   type StatusDetails,
   type StatusEvent,
 } from './call-parameters.js';
-import { parseTwiml } from './twiml-parser.js';
+import { TwimlCache } from './twiml-cache.js';
 import type { HttpMethod, Verb } from './twiml-types.js';
 import { sendWebhook, type WebhookLimits, type WebhookResponse } from './webhook-request.js';
 
@@ -80,6 +80,7 @@ export class InstructionsClient {
   private readonly statusLimits: WebhookLimits;
   private readonly log: Log;
   private readonly pending = new Set<Promise<void>>();
+  private readonly twiml = new TwimlCache();
   private closing: Promise<void> | undefined;
 
   constructor(options: InstructionsClientOptions = {}) {
@@ -204,7 +205,7 @@ export class InstructionsClient {
       this.limits,
     );
     if (!res.ok) return res;
-    const twiml = parseTwiml(res.body);
+    const twiml = this.twiml.parse(res.body);
     if (!twiml.ok)
       return { ok: false, reason: `returned invalid TwiML (${twiml.code}): ${twiml.error}` };
     if (twiml.warnings.length > 0)

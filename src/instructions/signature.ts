@@ -17,5 +17,5 @@ export function twilioSignature(
 ): string {
   let data = url;
   for (const name of Object.keys(params).sort()) data += name + params[name];
-  return createHmac('sha1', authToken).update(Buffer.from(data, 'utf8')).digest('base64');
+  return createHmac('sha1', authToken).update(data, 'utf8').digest('base64');
 }

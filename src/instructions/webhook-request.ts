@@ -18,7 +18,7 @@
  * become Basic auth and are not part of the signed URL: the application
  * rebuilds the URL from the request it sees, which carries no credentials.
  */
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { CallParameters } from './call-parameters.js';
 import { SIGNATURE_HEADER, twilioSignature } from './signature.js';
 import type { HttpMethod } from './twiml-types.js';
@@ -74,11 +74,13 @@ export async function sendWebhook(
         req.authToken,
         limits.userAgent,
       );
-      const res = await request(prepared.url, {
+      // The dispatcher directly, with the URL already parsed: undici's `request(url)` would parse it again.
+      const res = await dispatcher.request({
+        origin: prepared.url.origin,
+        path: prepared.url.pathname + prepared.url.search,
         method,
         headers: prepared.headers,
         body: prepared.body,
-        dispatcher,
         signal: deadline.signal,
       });
       const location = headerValue(res.headers.location);
@@ -126,9 +128,18 @@ export async function sendWebhook(
 }
 
 interface Prepared {
-  url: string;
+  url: URL;
   headers: Record<string, string>;
   body: string | undefined;
+}
+
+const SIGNATURE_HEADER_NAME = SIGNATURE_HEADER.toLowerCase();
+
+/** application/x-www-form-urlencoded, exactly as URLSearchParams writes it. */
+function formEncode(params: CallParameters): string {
+  const form = new URLSearchParams();
+  for (const name of Object.keys(params)) form.append(name, params[name] as string);
+  return form.toString();
 }
 
 function prepare(
@@ -138,9 +149,31 @@ function prepare(
   authToken: string,
   userAgent: string,
 ): Prepared {
-  const url = new URL(target.href);
-  url.hash = ''; // never sent, so it must not be signed
   const headers: Record<string, string> = { 'user-agent': userAgent, accept: '*/*' };
+  const url = requestUrl(target, headers);
+  const form = formEncode(params);
+  if (method === 'GET') {
+    const withQuery = new URL(url.href);
+    // Appended, not merged through searchParams: the URL's own query stays byte for byte as configured.
+    if (form !== '') withQuery.search = withQuery.search === '' ? `?${form}` : `${withQuery.search}&${form}`;
+    headers[SIGNATURE_HEADER_NAME] = twilioSignature(authToken, withQuery.href);
+    return { url: withQuery, headers, body: undefined };
+  }
+  headers['content-type'] = 'application/x-www-form-urlencoded';
+  headers[SIGNATURE_HEADER_NAME] = twilioSignature(authToken, url.href, params);
+  return { url, headers, body: form };
+}
+
+/**
+ * The URL as requested and signed: without its fragment (never sent, so it
+ * must not be signed) and without credentials, which become Basic auth in
+ * `headers`. Most URLs have neither and are used as they are (never
+ * changed: `target` may be the base of a redirect), with no copy parsed per request.
+ */
+function requestUrl(target: URL, headers: Record<string, string>): URL {
+  if (!target.href.includes('#') && target.username === '' && target.password === '') return target;
+  const url = new URL(target.href);
+  url.hash = '';
   if (url.username !== '' || url.password !== '') {
     const user = decodeURIComponent(url.username);
     const password = decodeURIComponent(url.password);
@@ -148,37 +181,38 @@ function prepare(
     url.username = '';
     url.password = '';
   }
-  const form = new URLSearchParams(Object.entries(params)).toString();
-  if (method === 'GET') {
-    // Appended, not merged through searchParams: the URL's own query stays byte for byte as configured.
-    if (form !== '') url.search = url.search === '' ? `?${form}` : `${url.search}&${form}`;
-    headers[SIGNATURE_HEADER.toLowerCase()] = twilioSignature(authToken, url.href);
-    return { url: url.href, headers, body: undefined };
-  }
-  headers['content-type'] = 'application/x-www-form-urlencoded';
-  headers[SIGNATURE_HEADER.toLowerCase()] = twilioSignature(authToken, url.href, params);
-  return { url: url.href, headers, body: form };
+  return url;
 }
 
-/** The body as UTF-8, or null when it is longer than `max` bytes (reading stops there). */
-async function readLimited(res: Dispatcher.ResponseData, max: number): Promise<string | null> {
+/**
+ * The body as UTF-8, or null when it is longer than `max` bytes (reading
+ * stops there). Read through 'data' events rather than `for await`: the async
+ * iterator costs several promises per chunk, on every call's webhook.
+ */
+function readLimited(res: Dispatcher.ResponseData, max: number): Promise<string | null> {
+  const body = res.body;
   const declared = Number(headerValue(res.headers['content-length']) ?? NaN);
   if (declared > max) {
-    res.body.destroy();
-    return null;
+    body.destroy();
+    return Promise.resolve(null);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-    size += buf.length;
-    if (size > max) {
-      res.body.destroy();
-      return null;
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on('data', (chunk: Buffer | Uint8Array) => {
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      size += buf.length;
+      if (size > max) {
+        body.destroy();
+        resolve(null);
+        return;
+      }
+      chunks.push(buf);
+    });
+    body.once('end', () => resolve(Buffer.concat(chunks, size).toString('utf8')));
+    // The deadline's abort lands here; sendWebhook turns it into its reason.
+    body.once('error', reject);
+  });
 }
 
 function httpUrl(text: string, base?: URL): URL | null {

@@ -42,7 +42,20 @@ const ATTRIBUTES = ':@';
 const TEXT = '#text';
 const CDATA = '#cdata';
 
+/**
+ * One parser per depth limit, built once: building the options per document
+ * was a third of parsing a tiny TwiML answer. `parse` keeps no state between
+ * documents (each call makes its own tree builder), so sharing is safe.
+ */
+const parsers = new Map<number, XMLParser>();
+
 function parser(maxDepth: number): XMLParser {
+  let p = parsers.get(maxDepth);
+  if (p === undefined) parsers.set(maxDepth, (p = newParser(maxDepth)));
+  return p;
+}
+
+function newParser(maxDepth: number): XMLParser {
   return new XMLParser({
     preserveOrder: true, // verbs run in document order
     ignoreAttributes: false,
