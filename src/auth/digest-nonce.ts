@@ -33,8 +33,15 @@ export class NonceCodec {
   private readonly key: HmacKey;
   /** label | realm | NUL: the MAC's fixed prefix. */
   private readonly context: Buffer;
-  /** nonce → issue time, in issue order (see RECENT_CAP). */
+  /** nonce → issue time (see RECENT_CAP). */
   private readonly recent = new Map<string, number>();
+  /**
+   * The same nonces in a ring, oldest at `next`: evicting through the ring is
+   * O(1), where taking the map's first key walks over every entry deleted
+   * since V8 last compacted the table.
+   */
+  private readonly ring: (string | undefined)[] = new Array<string | undefined>(RECENT_CAP);
+  private next = 0;
 
   constructor(secret: Buffer, realm: string) {
     this.key = new HmacKey('sha256', secret);
@@ -48,7 +55,10 @@ export class NonceCodec {
     fillRandom(raw, TIME_BYTES, RANDOM_BYTES);
     this.mac(raw.subarray(0, PAYLOAD_BYTES)).copy(raw, PAYLOAD_BYTES);
     const nonce = raw.toString('base64url');
-    if (this.recent.size >= RECENT_CAP) this.recent.delete(this.recent.keys().next().value as string);
+    const evicted = this.ring[this.next];
+    if (evicted !== undefined) this.recent.delete(evicted);
+    this.ring[this.next] = nonce;
+    this.next = (this.next + 1) % RECENT_CAP;
     this.recent.set(nonce, Math.max(0, Math.floor(nowMs)));
     return nonce;
   }
@@ -112,6 +122,13 @@ export interface SharedNonceCounter {
  */
 export class NonceCountTracker {
   private readonly seen = new Map<string, Seen>();
+  /**
+   * The keys of `seen` in insertion order, from `head` on: eviction walks this
+   * queue, since starting a map iterator at the front walks over every entry
+   * deleted since V8 last compacted the table (tens of thousands at full cap).
+   */
+  private order: string[] = [];
+  private head = 0;
   private forgottenUpTo = -Infinity;
   private lastSweep = -Infinity;
 
@@ -147,7 +164,9 @@ export class NonceCountTracker {
     if (issuedAt <= this.forgottenUpTo) return 'forgotten';
     this.makeRoom(nowMs);
     // Kept for the nonce's lifetime: a slice of the Authorization header would keep the whole request text.
-    this.seen.set(detach(nonce), { nc, issuedAt });
+    const key = detach(nonce);
+    this.seen.set(key, { nc, issuedAt });
+    this.order.push(key);
     return 'ok';
   }
 
@@ -162,10 +181,19 @@ export class NonceCountTracker {
       for (const [k, e] of this.seen) if (this.expired(e, nowMs)) this.seen.delete(k);
     }
     // Entries are roughly in issue order, so expired ones gather at the front.
-    for (const [k, e] of this.seen) {
-      if (this.seen.size < this.cap && !this.expired(e, nowMs)) break;
-      if (!this.expired(e, nowMs)) this.forgottenUpTo = Math.max(this.forgottenUpTo, e.issuedAt);
-      this.seen.delete(k);
+    while (this.head < this.order.length) {
+      const k = this.order[this.head] as string;
+      const e = this.seen.get(k);
+      if (e !== undefined) {
+        if (this.seen.size < this.cap && !this.expired(e, nowMs)) break;
+        if (!this.expired(e, nowMs)) this.forgottenUpTo = Math.max(this.forgottenUpTo, e.issuedAt);
+        this.seen.delete(k);
+      }
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
     }
   }
 }

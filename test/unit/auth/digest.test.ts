@@ -590,6 +590,19 @@ describe('SIP Digest authentication', () => {
       expect(t.advance('n0', 0, 2, 50)).to.equal('forgotten');
       expect(t.advance('n49', 49, 1, 50)).to.equal('replay');
     });
+
+    it('stays exact over many evictions and sweeps (the eviction queue is compacted as it goes)', () => {
+      const ttl = 60_000;
+      const t = new NonceCountTracker(ttl, 1000);
+      for (let i = 0; i < 20_000; i++) expect(t.advance(`n${i}`, i, 1, i)).to.equal('ok');
+      expect(t.size).to.equal(1000);
+      expect(t.advance('n18999', 18_999, 1, 20_000), 'evicted').to.equal('forgotten');
+      expect(t.advance('n19000', 19_000, 1, 20_000), 'kept').to.equal('replay');
+      expect(t.advance('n19999', 19_999, 2, 20_000)).to.equal('ok');
+      // A lifetime later the sweep drops everything; new nonces are tracked again.
+      expect(t.advance('late', 20_000 + ttl + 1, 1, 20_000 + ttl + 1)).to.equal('ok');
+      expect(t.size).to.equal(1);
+    });
   });
 
   describe('parseAuthorization()', () => {
