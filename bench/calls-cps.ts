@@ -63,6 +63,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 const SCENARIO = join(ROOT, 'bench', 'sipp', 'trunk-call-timed.xml');
 const UA = join(ROOT, 'bench', 'calls-cps-ua.ts');
 const ACCOUNT = 'AC0123456789abcdef0123456789abcdef';
+const AUTH_TOKEN = '0123456789abcdef0123456789abcdef';
 const APP = 'AP0123456789abcdef0123456789abcdef';
 const NUMBER = '+15550001111';
 const DOMAIN = 'bench.sip.localhost';
@@ -101,7 +102,7 @@ function heraldConfig(): string {
     file,
     `accounts:
   - sid: ${ACCOUNT}
-    authToken: 0123456789abcdef0123456789abcdef
+    authToken: ${AUTH_TOKEN}
     apiKeys: [{ sid: SK0123456789abcdef0123456789abcdef, secret: a-long-api-key-secret }]
     limits: { calls: 1000000, api: 20, devicesPerClient: 10 }
     sipDomain: ${DOMAIN}
@@ -187,6 +188,13 @@ interface Result extends SippOutcome {
   heraldGcSeconds: Record<string, number>;
   heraldLoopLagP99Ms: number;
   heraldLoopLagMaxMs: number;
+  /**
+   * Herald's own view, from its call records (`GET …/Calls`, the last 1,000 calls and legs):
+   * the call's start (caller identified, gate slot taken) → the 200 to the caller, ms (whole ms:
+   * the records' resolution). It leaves out the time the INVITE waited for Herald's loop before
+   * that, and everything on the load core.
+   */
+  recordedSetup: { calls: number; p50: number; p90: number; p99: number; max: number };
   sustained: boolean;
 }
 
@@ -229,6 +237,18 @@ async function heraldRuntime(herald: HeraldProcess): Promise<{ gc: Record<string
   for (const m of text.matchAll(/^herald_nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} ([0-9.e+-]+)$/gm)) gc[m[1] as string] = Number(m[2]);
   const gauge = (name: string): number => Number(new RegExp(`^herald_nodejs_eventloop_lag_${name}_seconds ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
   return { gc, lagP99Ms: Number(gauge('p99').toFixed(1)), lagMaxMs: Number(gauge('max').toFixed(1)) };
+}
+
+async function recordedSetup(herald: HeraldProcess): Promise<Result['recordedSetup']> {
+  const auth = `Basic ${Buffer.from(`${ACCOUNT}:${AUTH_TOKEN}`).toString('base64')}`;
+  const res = await fetch(`http://127.0.0.1:${herald.listeners.http!.port}/v1/Accounts/${ACCOUNT}/Calls?limit=1000`, { headers: { authorization: auth } });
+  const { calls } = (await res.json()) as { calls: Array<{ startTime: string; answerTime: string | null; parentCallSid?: string | null }> };
+  const ms = calls
+    .filter((c) => c.answerTime !== null && (c.parentCallSid ?? null) === null)
+    .map((c) => Date.parse(c.answerTime as string) - Date.parse(c.startTime))
+    .sort((a, b) => a - b);
+  const at = (q: number): number => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? 0;
+  return { calls: ms.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: ms[ms.length - 1] ?? 0 };
 }
 
 /** GC seconds per kind between two scrapes. */
@@ -293,6 +313,7 @@ async function measure(rate: number): Promise<Result> {
       heraldGcSeconds: gcSpent(runtime0.gc, runtime.gc),
       heraldLoopLagP99Ms: runtime.lagP99Ms,
       heraldLoopLagMaxMs: runtime.lagMaxMs,
+      recordedSetup: await recordedSetup(herald),
       sustained: outcome.failedPercent < MAX_FAILED_PERCENT && outcome.median >= MIN_MEDIAN_SHARE * rate,
     };
   } finally {
@@ -324,7 +345,8 @@ try {
     if (r.failedPercent >= STOP_FAILED_PERCENT) console.log(`    (${r.failedPercent} % of the calls failed: the higher rates are not run)`);
     console.log(
       `    (${r.matchedCalls} calls timed; Herald GC ${JSON.stringify(r.heraldGcSeconds)} s, loop lag p99 ${r.heraldLoopLagP99Ms} ms max ${r.heraldLoopLagMaxMs} ms; ` +
-        `devices ${JSON.stringify(r.devices)}; webhook loop delay p99 ${r.webhookLoopDelayP99Ms} ms)`,
+        `devices ${JSON.stringify(r.devices)}; webhook loop delay p99 ${r.webhookLoopDelayP99Ms} ms; ` +
+        `inside Herald (call records, last ${r.recordedSetup.calls} calls) start → 200 p50 ${r.recordedSetup.p50} / p90 ${r.recordedSetup.p90} / p99 ${r.recordedSetup.p99} / max ${r.recordedSetup.max} ms)`,
     );
     if (r.failedPercent >= STOP_FAILED_PERCENT) break;
   }
