@@ -9,6 +9,7 @@ import type { HeraldConfig, HostPort } from './config/load.js';
 import type { ConcurrencyGate } from './gate/gate.js';
 import { MemoryConcurrencyGate } from './gate/memory-gate.js';
 import { RedisConcurrencyGate } from './gate/redis-gate.js';
+import type { AccountConfig, ConfigFile } from './config/schema.js';
 import { buildHttpServer, type NodeInfo } from './http/http-server.js';
 import { Metrics } from './http/metrics.js';
 import { silentLog, type Log } from './log.js';
@@ -255,7 +256,8 @@ export class HeraldServer {
     this.gate = this.metrics.observeGate(gate);
     this.http = buildHttpServer({ metrics: this.metrics, nodeInfo: () => this.nodeInfo(), draining: () => this.draining, accounts: config.settings.accounts, bindings: this.bindings, presence: this.presence, now: Date.now, log,
       gate: this.gate, gateSettings: config.settings.gate, callRecords: this.callRecords,
-      activeCalls: (accountSid, identity) => this.calls?.activeCalls(accountSid, identity) ?? 0 });
+      activeCalls: (accountSid, identity) => this.calls?.activeCalls(accountSid, identity) ?? 0,
+      ...demoAccountOf(config.settings) });
     this.calls = new CallEngine({
       config: config.settings,
       transactions: this.transactions,
@@ -393,4 +395,11 @@ export class HeraldServer {
       media: this.media?.info() ?? { status: 'off', ...NO_MEDIA },
     };
   }
+}
+
+/** The `demo` section's account, as the HTTP server's `demoAccount` option (absent without a demo section). */
+function demoAccountOf(settings: ConfigFile): { demoAccount?: AccountConfig } {
+  const sid = settings.demo?.account;
+  const account = sid === undefined ? undefined : settings.accounts.find((a) => a.sid === sid);
+  return account !== undefined ? { demoAccount: account } : {};
 }

@@ -5,6 +5,8 @@ import { ApiError, errorBody } from './errors.js';
 import type { MediaInfo } from '../media/media-engine.js';
 import type { Metrics } from './metrics.js';
 import { restApi, type RestApiDeps } from './rest-api.js';
+import { demoApi } from './demo-api.js';
+import type { AccountConfig } from '../config/schema.js';
 
 export interface NodeInfo {
   nodeId: string;
@@ -24,6 +26,8 @@ export interface HttpDeps extends RestApiDeps {
   metrics: Metrics;
   nodeInfo: () => NodeInfo;
   draining: () => boolean;
+  /** The config's `demo` account: the demo page and its endpoints are served only with one (CONTRACT §7). */
+  demoAccount?: AccountConfig;
   log?: Log;
 }
 
@@ -52,6 +56,16 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     throttled: (account, resource) => deps.metrics.apiThrottled.inc({ account, resource }),
     ...(deps.log !== undefined ? { log: deps.log } : {}),
   });
+  if (deps.demoAccount !== undefined) {
+    void app.register(demoApi, {
+      account: deps.demoAccount,
+      bindings: deps.bindings,
+      presence: deps.presence,
+      now: deps.now,
+      ...(deps.activeCalls !== undefined ? { activeCalls: deps.activeCalls } : {}),
+      wsPort: () => deps.nodeInfo().listeners.ws?.port ?? null,
+    });
+  }
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send(errorBody(404, `no route ${req.method} ${req.url}`));
   });

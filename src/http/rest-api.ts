@@ -20,7 +20,6 @@ import type { PresenceStore } from '../store/presence-store.js';
 import {
   EXPLICIT_STATUSES,
   PRESENCE_STATUSES,
-  effectiveStatus,
   explicitAt,
   type PresenceRecord,
   type SeenStatus,
@@ -35,6 +34,7 @@ import { callsApi } from './calls-api.js';
 import { basicAuth, principalOf } from './basic-auth.js';
 import { ApiError, badRequest, errorBody } from './errors.js';
 import { usageApi } from './usage-api.js';
+import { listClients } from './client-list.js';
 
 export interface RestApiDeps {
   accounts: readonly AccountConfig[];
@@ -76,7 +76,7 @@ export interface PresenceView {
 }
 
 /** What `herald token` and mintAccessToken accept as an identity. */
-const TOKEN_IDENTITY = /^[A-Za-z0-9._~@+-]{1,121}$/;
+export const TOKEN_IDENTITY = /^[A-Za-z0-9._~@+-]{1,121}$/;
 /** An identity looked up: whatever a verified token may carry (verify-token.ts): 1-121 characters, no control characters. */
 const MAX_IDENTITY = 121;
 // eslint-disable-next-line no-control-regex
@@ -107,7 +107,7 @@ const tokenBody = z.strictObject(
 );
 
 /** The first problem of a zod failure, as `field: problem`. */
-function validationError(error: z.ZodError, root: string): ApiError {
+export function validationError(error: z.ZodError, root: string): ApiError {
   const issue = error.issues[0];
   if (issue === undefined) return badRequest(root, 'is invalid');
   if (issue.code === 'unrecognized_keys') {
@@ -224,16 +224,7 @@ export const restApi: FastifyPluginAsync<RestApiDeps> = async (app, deps) => {
     }
     // Only clients with a binding are known (offline ones are not enumerable).
     if (status === 'offline') return { clients: [] };
-    const now = deps.now();
-    const identities = [...(await deps.bindings.identities(account.sid, now))].sort();
-    const records = await deps.presence.getMany(account.sid, identities);
-    const clients: Array<{ identity: string; status: PresenceStatus; devices: number }> = [];
-    for (const identity of identities) {
-      const bindings = await deps.bindings.list(account.sid, identity, now);
-      // A binding may have expired between the two reads: then the client is offline.
-      const effective = effectiveStatus(records.get(identity) ?? null, bindings, (await deps.activeCalls?.(account.sid, identity)) ?? 0, now);
-      if (effective === status) clients.push({ identity, status: effective, devices: bindings.length });
-    }
+    const clients = (await listClients(deps, account.sid, deps.now())).filter((c) => c.status === status);
     return { clients };
   });
 

@@ -11,3 +11,17 @@ export function freeUdpPort(): Promise<number> {
     });
   });
 }
+
+/** A TCP port of 127.0.0.1 the kernel just handed out, for a listener whose URL must be in a config before it starts. */
+export async function freeTcpPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
