@@ -2,7 +2,8 @@
 # Installs the real peers the test suite drives (Debian packages), when missing:
 #   sipp (sip-tester), sipsak, redis-server, openssl, and the softphones and
 #   scanner of test/e2e/register-softphones.test.ts: baresip (baresip-core),
-#   linphonec (linphone-cli), svwar (sipvicious), and espeak-ng (<Say>).
+#   linphonec (linphone-cli), svwar (sipvicious), espeak-ng (<Say>), and the
+#   headless chromium that test/e2e/demo-page.test.ts drives with playwright-core.
 # As root it runs apt-get; otherwise it prints the command to run.
 # (The packages that build mediasoup's worker are not here: `npm ci` installs
 #  them itself, see scripts/mediasoup-worker/ensure-worker.mjs.)
@@ -17,9 +18,10 @@ command -v baresip >/dev/null 2>&1 || need+=(baresip-core)
 command -v linphonec >/dev/null 2>&1 || need+=(linphone-cli)
 command -v svwar >/dev/null 2>&1 || need+=(sipvicious)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "test dependencies present: sipp sipsak redis-server openssl baresip linphonec svwar espeak-ng"
+  echo "test dependencies present: sipp sipsak redis-server openssl baresip linphonec svwar espeak-ng chromium"
   exit 0
 fi
 

@@ -1,0 +1,107 @@
+/**
+ * The demo phone page (CONTRACT §7) in two headless Chromium pages driven by
+ * playwright-core against a real `herald serve` with HERALD_MEDIA=off: alice
+ * (`autoanswer=1`) and bob register from the URL, bob calls alice through the
+ * demo application, both are in the call and each receives the other's
+ * (fake-device) audio straight from the other browser, and `#hangup` brings
+ * both back to `registered`.
+ */
+import { expect } from 'chai';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ACCOUNT, accountYaml } from '../helpers/test-account.js';
+import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
+import { freeTcpPort } from '../helpers/free-port.js';
+
+interface AudioStats {
+  packetsReceived: number;
+  packetsSent: number;
+}
+
+/** What the page functions below use of the browser's globals (this project's TypeScript has no DOM lib). */
+interface PageGlobals {
+  document: { querySelector(selector: string): { textContent: string | null } | null };
+  heraldDemo: { stats(): Promise<AudioStats> };
+}
+
+const CHROMIUM_ARGS = [
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  // Both browsers are on this host: plain host candidates, not mDNS names that headless Chromium may not resolve.
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+];
+
+function stateBecomes(page: Page, state: string, timeout = 20_000): Promise<unknown> {
+  return page.waitForFunction((s) => (globalThis as unknown as PageGlobals).document.querySelector('#state')?.textContent === s, state, { timeout });
+}
+
+/** Waits in the page until its call has received more than `above` audio packets; resolves with the count. */
+function packetsReceivedAbove(page: Page, above: number, timeout = 20_000): Promise<number> {
+  return page.evaluate(
+    async ({ above, timeout }) => {
+      const demo = (globalThis as unknown as PageGlobals).heraldDemo;
+      const deadline = Date.now() + timeout;
+      for (;;) {
+        const { packetsReceived } = await demo.stats();
+        if (packetsReceived > above) return packetsReceived;
+        if (Date.now() > deadline) throw new Error(`inbound audio packets stayed at ${packetsReceived}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
+    { above, timeout },
+  );
+}
+
+describe('demo page: two browsers call each other', function () {
+  this.timeout(90_000);
+  let herald: HeraldProcess;
+  let browser: Browser;
+  let base: string;
+  const errors: string[] = [];
+
+  before(async () => {
+    const port = await freeTcpPort();
+    base = `http://127.0.0.1:${port}`;
+    const config = writeConfig(accountYaml({ voiceUrl: `${base}/demo/voice`, extra: `demo:\n  account: ${ACCOUNT}\n` }));
+    herald = await startHerald({ config, env: { HERALD_HTTP: `127.0.0.1:${port}`, HERALD_MEDIA: 'off' } });
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await herald?.stop();
+  });
+
+  async function open(query: string): Promise<Page> {
+    const page = await browser.newPage();
+    page.on('pageerror', (err) => errors.push(`${query}: ${err.message}`));
+    await page.goto(`${base}/?${query}`);
+    return page;
+  }
+
+  it('registers both, connects bob to alice with audio both ways, and hangs up', async () => {
+    const alice = await open('identity=alice&autoanswer=1');
+    const bob = await open('identity=bob');
+    await Promise.all([stateBecomes(alice, 'registered'), stateBecomes(bob, 'registered')]);
+    // Each page lists both clients once the next poll has run.
+    await bob.waitForFunction(() => /alice — available/.test((globalThis as unknown as PageGlobals).document.querySelector('#clients')?.textContent ?? ''), undefined, { timeout: 10_000 });
+
+    await bob.fill('#to', 'alice');
+    await bob.click('#call');
+    await Promise.all([stateBecomes(alice, 'in-call'), stateBecomes(bob, 'in-call')]);
+
+    // Media flows browser to browser (HERALD_MEDIA=off): the counts rise while the call lasts.
+    const aliceFirst = await packetsReceivedAbove(alice, 0);
+    const bobFirst = await packetsReceivedAbove(bob, 0);
+    expect(await packetsReceivedAbove(alice, aliceFirst)).to.be.greaterThan(aliceFirst);
+    expect(await packetsReceivedAbove(bob, bobFirst)).to.be.greaterThan(bobFirst);
+
+    await bob.click('#hangup');
+    await Promise.all([stateBecomes(alice, 'registered'), stateBecomes(bob, 'registered')]);
+    expect(errors).to.deep.equal([]);
+  });
+});
