@@ -31,8 +31,6 @@ const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
-  // Both browsers are on this host: plain host candidates, not mDNS names that headless Chromium may not resolve.
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
 ];
 
 function stateBecomes(page: Page, state: string, timeout = 20_000): Promise<unknown> {
