@@ -60,6 +60,7 @@ describe('demo page: two browsers call each other', function () {
   let browser: Browser;
   let base: string;
   const errors: string[] = [];
+  const pages: Page[] = [];
 
   before(async () => {
     const port = await freeTcpPort();
@@ -69,6 +70,11 @@ describe('demo page: two browsers call each other', function () {
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   });
 
+  // Closing a page closes its WebSocket, which removes its bindings: each test starts with no clients.
+  afterEach(async () => {
+    for (const page of pages.splice(0)) await page.close();
+  });
+
   after(async () => {
     await browser?.close();
     await herald?.stop();
@@ -76,6 +82,7 @@ describe('demo page: two browsers call each other', function () {
 
   async function open(query: string): Promise<Page> {
     const page = await browser.newPage();
+    pages.push(page);
     page.on('pageerror', (err) => errors.push(`${query}: ${err.message}`));
     await page.goto(`${base}/?${query}`);
     return page;
@@ -91,6 +98,8 @@ describe('demo page: two browsers call each other', function () {
     await bob.fill('#to', 'alice');
     await bob.click('#call');
     await Promise.all([stateBecomes(alice, 'in-call'), stateBecomes(bob, 'in-call')]);
+    // Presence follows the call: the list shows alice busy (within a poll or two).
+    await bob.waitForFunction(() => /alice — busy/.test((globalThis as unknown as PageGlobals).document.querySelector('#clients')?.textContent ?? ''), undefined, { timeout: 10_000 });
 
     // Media flows browser to browser (HERALD_MEDIA=off): the counts rise while the call lasts.
     const aliceFirst = await packetsReceivedAbove(alice, 0);
@@ -100,6 +109,20 @@ describe('demo page: two browsers call each other', function () {
 
     await bob.click('#hangup');
     await Promise.all([stateBecomes(alice, 'registered'), stateBecomes(bob, 'registered')]);
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('rings a callee without autoanswer until #answer, and the callee hangs up', async () => {
+    const carol = await open('identity=carol');
+    const dave = await open('identity=dave');
+    await Promise.all([stateBecomes(carol, 'registered'), stateBecomes(dave, 'registered')]);
+    await dave.fill('#to', 'carol');
+    await dave.click('#call');
+    await Promise.all([stateBecomes(carol, 'ringing'), stateBecomes(dave, 'ringing')]);
+    await carol.click('#answer');
+    await Promise.all([stateBecomes(carol, 'in-call'), stateBecomes(dave, 'in-call')]);
+    await carol.click('#hangup');
+    await Promise.all([stateBecomes(carol, 'registered'), stateBecomes(dave, 'registered')]);
     expect(errors).to.deep.equal([]);
   });
 });
