@@ -10,6 +10,7 @@
 import { CallMedia, type CallSide, type ForkMedia } from '../media/call-media.js';
 import { MediaCapacityError } from '../media/media-capacity-error.js';
 import { MediaUnavailableError } from '../media/media-engine.js';
+import { parseAudioDescription } from '../media/sdp/audio-description.js';
 import { SdpError } from '../media/sdp/sdp-error.js';
 import type { SipMessage, SipRequest, SipResponse } from '../sip/message.js';
 import { parseUri } from '../sip/uri.js';
@@ -58,6 +59,13 @@ export class MediaSeam {
     const offer = sdpBody(invite);
     if (offer === null && invite.body.length > 0) {
       s.log.info({ callSid, type: invite.headers.get('content-type') }, 'the INVITE\'s body is not SDP: media is not anchored for this call');
+      return null;
+    }
+    if (offer !== null && offersWebRtc(offer)) {
+      // WebRTC legs are not anchored yet (a later slice: WebRtcTransport). Until then a browser's
+      // call passes its SDP end to end, which reaches another browser directly (ICE, DTLS-SRTP):
+      // the demo phone works with the default HERALD_MEDIA=on instead of getting 488.
+      s.log.info({ callSid }, 'the caller offers WebRTC (DTLS-SRTP), not anchored yet: its SDP passes end to end');
       return null;
     }
     try {
@@ -203,4 +211,13 @@ function uriHostOf(uri: string): string | null {
   const u = parseUri(uri);
   if (!u.ok || u.uri.kind !== 'sip') return null;
   return u.uri.host.replace(/^\[|\]$/g, '');
+}
+
+/** Whether an offer's audio is WebRTC (UDP/TLS/RTP/SAVPF); false for plain RTP and for what cannot be read (the open reports that). */
+function offersWebRtc(offer: Buffer): boolean {
+  try {
+    return parseAudioDescription(offer).profile === 'webrtc';
+  } catch {
+    return false;
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * The demo phone page (CONTRACT §7) in two headless Chromium pages driven by
- * playwright-core against a real `herald serve` with HERALD_MEDIA=off: alice
+ * playwright-core against a real `herald serve` with HERALD_MEDIA=on (the default): alice
  * (`autoanswer=1`) and bob register from the URL, bob calls alice through the
  * demo application, both are in the call and each receives the other's
  * (fake-device) audio straight from the other browser, and `#hangup` brings
@@ -66,7 +66,8 @@ describe('demo page: two browsers call each other', function () {
     const port = await freeTcpPort();
     base = `http://127.0.0.1:${port}`;
     const config = writeConfig(accountYaml({ voiceUrl: `${base}/demo/voice`, extra: `demo:\n  account: ${ACCOUNT}\n` }));
-    herald = await startHerald({ config, env: { HERALD_HTTP: `127.0.0.1:${port}`, HERALD_MEDIA: 'off' } });
+    // The default HERALD_MEDIA=on, as `npm start` runs: WebRTC callers are not anchored yet, their SDP passes end to end.
+    herald = await startHerald({ config, env: { HERALD_HTTP: `127.0.0.1:${port}`, HERALD_MEDIA: 'on' } });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   });
 
@@ -101,7 +102,7 @@ describe('demo page: two browsers call each other', function () {
     // Presence follows the call: the list shows alice busy (within a poll or two).
     await bob.waitForFunction(() => /alice — busy/.test((globalThis as unknown as PageGlobals).document.querySelector('#clients')?.textContent ?? ''), undefined, { timeout: 10_000 });
 
-    // Media flows browser to browser (HERALD_MEDIA=off): the counts rise while the call lasts.
+    // Media flows browser to browser (WebRTC SDP passes end to end): the counts rise while the call lasts.
     const aliceFirst = await packetsReceivedAbove(alice, 0);
     const bobFirst = await packetsReceivedAbove(bob, 0);
     expect(await packetsReceivedAbove(alice, aliceFirst)).to.be.greaterThan(aliceFirst);

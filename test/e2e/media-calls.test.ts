@@ -433,6 +433,28 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     await mediaBecomesEmpty();
   });
 
+  it('a browser (WebRTC) caller: not anchored yet, its offer reaches the callee unchanged and the callee\'s answer comes back (no 488), no media resources used', async () => {
+    const callee = await SipDialogPeer.open();
+    const caller = await SipDialogPeer.open();
+    closers.push(() => callee.close(), () => caller.close());
+    const offer = readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'sdp', 'chromium-156-webrtc-offer.sdp'), 'utf8').replace(/\r?\n/g, '\r\n');
+    twiml = `<Response><Dial><Sip>sip:browser@127.0.0.1:${callee.port}</Sip></Dial></Response>`;
+    caller.invite(herald.listeners.udp!.port, NUMBER, offer);
+    const inv = await callee.nextRequest('INVITE');
+    expect(inv.request.body.toString()).to.equal(offer);
+    expect((await nodeMedia()).transports, 'nothing anchored for this call').to.equal(0);
+    const answer = offer.replace('a=setup:actpass', 'a=setup:active');
+    callee.respond(inv.raw, inv.from, 200, 'OK', answer);
+    const ok = await caller.finalResponse('INVITE');
+    expect(ok.status).to.equal(200);
+    expect(ok.body.toString()).to.equal(answer);
+    caller.ack(ok);
+    caller.inDialog('BYE');
+    const bye = await callee.nextRequest('BYE');
+    callee.respond(bye.raw, bye.from, 200, 'OK');
+    await mediaBecomesEmpty();
+  });
+
   it('a caller whose offer has no codec Herald carries gets 488 Not Acceptable Here at once', async () => {
     const caller = await SipDialogPeer.open();
     closers.push(() => caller.close());
