@@ -118,31 +118,36 @@ class EchoStream {
 }
 
 /**
- * Sends one packet per stream every 20 ms to its port: unmeasured until every
- * stream has had an echo (or `capMs`), then measured for `ms`, calling
- * `window` at the window's start and end (CPU is read there); then waits for
- * the echoes still on their way.
+ * Sends one packet every 20 ms on each stream added (a call starts its RTP as
+ * soon as it is answered, as a phone does, so Herald latches calls as they come):
+ * unmeasured until `measure` is called, measured from then on.
  */
-async function play(streams: Array<{ stream: EchoStream; port: number }>, ms: number, capMs: number, window: (edge: 'start' | 'end') => void): Promise<void> {
-  const start = performance.now();
-  let measuredFrom: number | null = null;
-  await new Promise<void>((done) => {
-    const tick = setInterval(() => {
-      const now = performance.now();
-      if (measuredFrom === null && (now - start >= capMs || streams.every((s) => s.stream.firstBackAt !== null))) {
-        measuredFrom = now;
-        window('start');
-      }
-      if (measuredFrom !== null && now - measuredFrom >= ms) {
-        clearInterval(tick);
-        window('end');
-        done();
-        return;
-      }
-      for (const s of streams) s.stream.send(s.port, measuredFrom !== null);
-    }, PACKET_MS);
-  });
-  await new Promise((r) => setTimeout(r, DRAIN_MS));
+class Ticker {
+  private readonly streams: Array<{ stream: EchoStream; port: number }> = [];
+  private measured = false;
+  private readonly timer = setInterval(() => {
+    for (const s of this.streams) s.stream.send(s.port, this.measured);
+  }, PACKET_MS);
+
+  add(stream: EchoStream, port: number): void {
+    this.streams.push({ stream, port });
+  }
+
+  /**
+   * Waits until every stream has had an echo (or `capMs`), then measures for `ms`,
+   * calling `window` at the window's start and end (CPU is read there); stops
+   * sending and waits for the echoes still on their way.
+   */
+  async measure(ms: number, capMs: number, window: (edge: 'start' | 'end') => void): Promise<void> {
+    const deadline = performance.now() + capMs;
+    while (performance.now() < deadline && !this.streams.every((s) => s.stream.firstBackAt !== null)) await new Promise((r) => setTimeout(r, PACKET_MS));
+    this.measured = true;
+    window('start');
+    await new Promise((r) => setTimeout(r, ms));
+    window('end');
+    clearInterval(this.timer);
+    await new Promise((r) => setTimeout(r, DRAIN_MS));
+  }
 }
 
 interface StreamStats {
@@ -251,10 +256,9 @@ async function startEchoUas(calls: number): Promise<{ sipp: PeerProcess; sipPort
 interface Call {
   sip: SipDialogPeer;
   stream: EchoStream;
-  heraldPort: number;
 }
 
-async function placeCall(heraldSipPort: number): Promise<Call> {
+async function placeCall(heraldSipPort: number, ticker: Ticker): Promise<Call> {
   const [sip, stream] = [await SipDialogPeer.open(), await EchoStream.open()];
   sip.invite(heraldSipPort, NUMBER, audioSdp(stream.port, ['8 PCMA/8000']));
   const ok = await sip.finalResponse('INVITE', 30_000);
@@ -262,17 +266,18 @@ async function placeCall(heraldSipPort: number): Promise<Call> {
   sip.ack(ok);
   const audio = parseSdp(ok.body.toString()).media.find((m) => m.type === 'audio');
   if (audio === undefined) throw new Error('no audio in the 200');
-  return { sip, stream, heraldPort: audio.port };
+  ticker.add(stream, audio.port);
+  return { sip, stream };
 }
 
-async function placeCalls(n: number, heraldSipPort: number): Promise<Call[]> {
+async function placeCalls(n: number, heraldSipPort: number, ticker: Ticker): Promise<Call[]> {
   const calls: Call[] = [];
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(SETUP_CONCURRENCY, n) }, async () => {
       while (next < n) {
         next += 1;
-        calls.push(await placeCall(heraldSipPort));
+        calls.push(await placeCall(heraldSipPort, ticker));
       }
     }),
   );
@@ -330,7 +335,9 @@ async function measure(n: number, webhook: { set(twiml: string): void; url: stri
   try {
     // Baseline: the same N streams straight to sipp's echo.
     const direct = await Promise.all(Array.from({ length: n }, () => EchoStream.open()));
-    await play(direct.map((stream) => ({ stream, port: uas.mediaPort })), baselineS * 1000, MEDIA_START_CAP_MS, () => undefined);
+    const directTicker = new Ticker();
+    for (const stream of direct) directTicker.add(stream, uas.mediaPort);
+    await directTicker.measure(baselineS * 1000, MEDIA_START_CAP_MS, () => undefined);
     const baseline = streamStats(direct);
     for (const s of direct) s.close();
 
@@ -341,12 +348,13 @@ async function measure(n: number, webhook: { set(twiml: string): void; url: stri
     });
     const worker = workerPid(herald.proc.pid as number);
     webhook.set(`<Response><Dial><Sip>sip:uas@127.0.0.1:${uas.sipPort}</Sip></Dial></Response>`);
-    const calls = await placeCalls(n, herald.listeners.udp!.port);
+    const ticker = new Ticker();
+    const calls = await placeCalls(n, herald.listeners.udp!.port, ticker);
 
     // CPU over the measured window only (media flowing on every call, before the drain).
     const cpu = { start: [0, 0, 0], end: [0, 0, 0] };
     const heraldPid = herald.proc.pid as number;
-    await play(calls.map((c) => ({ stream: c.stream, port: c.heraldPort })), holdS * 1000, MEDIA_START_CAP_MS, (edge) => {
+    await ticker.measure(holdS * 1000, MEDIA_START_CAP_MS, (edge) => {
       cpu[edge] = [cpuSeconds(worker), cpuSeconds(heraldPid), performance.now()];
     });
     const [w0, h0, t0] = cpu.start as [number, number, number];
@@ -399,7 +407,7 @@ const webhook = { url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}
 pinSelf(LOAD_CORE);
 console.log(
   `Bridged G.711 (PCMA, 50 packets/s each way) calls on one mediasoup worker, HERALD_MEDIA=on: Node callers → Herald → sipp -rtp_echo callee; ` +
-    `${holdS} s measured per step once every call's echo flows (setup ${SETUP_CONCURRENCY} at a time); baseline ${baselineS} s straight to sipp ` +
+    `${holdS} s measured per step once every call's echo flows (each call's RTP starts at its 200, setup ${SETUP_CONCURRENCY} at a time); baseline ${baselineS} s straight to sipp ` +
     `(${canPin ? 'Herald and its worker on core 0; callers, webhook and sipp on core 1' : 'unpinned'})`,
 );
 console.log('| calls | worker CPU | worker CPU per call | Herald (Node) CPU | packets sent (window) | lost through Herald | silent calls | loss of the others | lost direct (baseline) | RTT p50 / p99 through Herald | RTT p50 / p99 direct | **added p50 / p99** | media start p50 / max | kernel drops Herald / sipp / callers | BYE 200 |');
