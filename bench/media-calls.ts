@@ -32,6 +32,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import dgram from 'node:dgram';
 import { parse as parseSdp } from 'sdp-transform';
+import { freeUdpPort, udpPortBound } from '../test/helpers/free-port.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../test/helpers/herald-process.js';
 import { startPeer, type PeerProcess } from '../test/helpers/peer-process.js';
 import { audioSdp, SipDialogPeer } from '../test/helpers/sip-dialog-peer.js';
@@ -219,27 +220,6 @@ function udpDrops(group: (port: number) => string | null): Record<string, number
     if (name !== null) out[name] = (out[name] ?? 0) + Number(f[f.length - 1]);
   }
   return out;
-}
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = dgram.createSocket('udp4');
-    s.once('error', rej);
-    s.bind(0, '127.0.0.1', () => {
-      const port = s.address().port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-/** Resolves once a UDP socket is bound to `port` (sipp is ready); there is no event for another process binding. */
-async function udpPortBound(port: number, timeoutMs = 10_000): Promise<void> {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
-  const deadline = Date.now() + timeoutMs;
-  while (!readFileSync('/proc/net/udp', 'utf8').includes(hex)) {
-    if (Date.now() > deadline) throw new Error(`nothing bound UDP port ${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** A sipp callee echoing RTP for `calls` calls, on core 1. */
