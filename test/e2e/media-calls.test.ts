@@ -15,9 +15,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import dgram from 'node:dgram';
 import { parse as parseSdp } from 'sdp-transform';
 import { accountYaml, callsInUseBecomes, NUMBER } from '../helpers/test-account.js';
+import { freeUdpPort, udpPortBound } from '../helpers/free-port.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
 import { mediaBecomesEmpty as mediaBecomesEmptyOf, nodeMedia as nodeMediaOf } from '../helpers/node-media.js';
 import { startPeer, type PeerProcess } from '../helpers/peer-process.js';
@@ -28,28 +28,6 @@ import { audioSdp, SipDialogPeer } from '../helpers/sip-dialog-peer.js';
 const FIXTURES = resolve(import.meta.dirname, '..', 'fixtures', 'sipp');
 const RTP_MIN = 45000;
 const RTP_MAX = 45099;
-
-/** A free UDP port of 127.0.0.1 for a peer program that needs to be told one (bound, read, released). */
-function freeUdpPort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = dgram.createSocket('udp4');
-    s.once('error', rej);
-    s.bind(0, '127.0.0.1', () => {
-      const port = s.address().port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-/** Resolves once a UDP socket is bound to `port` (a peer program is ready for SIP); there is no event for another process binding. */
-async function udpPortBound(port: number, timeoutMs = 10_000): Promise<void> {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
-  const deadline = Date.now() + timeoutMs;
-  while (!readFileSync('/proc/net/udp', 'utf8').includes(hex)) {
-    if (Date.now() > deadline) throw new Error(`nothing bound UDP port ${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** The audio stream of an SDP body: its address and port, payload types and direction. */
 function audioOf(body: Buffer | string): { address: string; port: number; payloads: number[]; direction: string } {

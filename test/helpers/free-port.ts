@@ -1,5 +1,6 @@
 /** A UDP port of 127.0.0.1 the kernel just handed out (bound on port 0, then released), for a peer that must be named in a config before it starts. */
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 
 export function freeUdpPort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -24,4 +25,14 @@ export async function freeTcpPort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** Resolves once some process has bound UDP `port` (a peer program is ready); there is no event for another process binding, so /proc/net/udp is polled. */
+export async function udpPortBound(port: number, timeoutMs = 10_000): Promise<void> {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  const deadline = Date.now() + timeoutMs;
+  while (!readFileSync('/proc/net/udp', 'utf8').includes(hex)) {
+    if (Date.now() > deadline) throw new Error(`nothing bound UDP port ${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
