@@ -9,7 +9,7 @@ import type { Binding, BindingStore } from '../../../src/store/binding-store.js'
 import { MemoryBindingStore } from '../../../src/store/memory-binding-store.js';
 import { RedisBindingStore, type RedisBindingStoreOptions } from '../../../src/store/redis-binding-store.js';
 import { connectRedis, type RedisClient } from '../../../src/store/redis-client.js';
-import { startRedis, type RedisServer } from '../../helpers/redis-server.js';
+import { redisFixture } from '../../helpers/redis-fixture.js';
 
 const ACCOUNT = 'AC0123456789abcdef0123456789abcdef';
 const OTHER_ACCOUNT = 'ACfedcba9876543210fedcba9876543210';
@@ -52,8 +52,7 @@ interface Impl {
   after(): Promise<void>;
 }
 
-let redis: RedisServer | undefined;
-let client: RedisClient | undefined;
+const redis = redisFixture();
 
 const memory: Impl = {
   name: 'memory',
@@ -64,20 +63,9 @@ const memory: Impl = {
 
 const redisImpl: Impl = {
   name: 'redis',
-  before: async () => {
-    redis = await startRedis();
-    client = await connectRedis(redis.url);
-  },
-  fresh: async () => {
-    await client!.flushAll();
-    return new RedisBindingStore(client!);
-  },
-  after: async () => {
-    await client?.close();
-    await redis?.stop();
-    client = undefined;
-    redis = undefined;
-  },
+  before: () => redis.start(),
+  fresh: async () => new RedisBindingStore(await redis.fresh()),
+  after: () => redis.stop(),
 };
 
 for (const impl of [memory, redisImpl]) {
@@ -272,21 +260,17 @@ for (const impl of [memory, redisImpl]) {
 }
 
 describe('RedisBindingStore (Redis specifics)', () => {
-  let server: RedisServer;
+  const server = redisFixture();
   let c1: RedisClient;
   let c2: RedisClient;
 
   before(async () => {
-    server = await startRedis();
-    c1 = await connectRedis(server.url);
-    c2 = await connectRedis(server.url);
+    await server.start();
+    c1 = await server.fresh();
+    c2 = await server.connect();
   });
-  after(async () => {
-    await c1?.close();
-    await c2?.close();
-    await server?.stop();
-  });
-  beforeEach(() => c1.flushAll());
+  after(() => server.stop());
+  beforeEach(() => server.fresh());
 
   const keysOf = async (): Promise<string[]> => sorted(await c1.keys('*'));
   const make = (options: RedisBindingStoreOptions = {}, client: RedisClient = c1): RedisBindingStore =>

@@ -8,8 +8,8 @@ import type { PresenceRecord, PresenceStatus, SeenStatus } from '../../../src/pr
 import { MemoryPresenceStore } from '../../../src/store/memory-presence-store.js';
 import type { PresenceStore } from '../../../src/store/presence-store.js';
 import { RedisPresenceStore } from '../../../src/store/redis-presence-store.js';
-import { connectRedis, type RedisClient } from '../../../src/store/redis-client.js';
-import { startRedis, type RedisServer } from '../../helpers/redis-server.js';
+import type { RedisClient } from '../../../src/store/redis-client.js';
+import { redisFixture } from '../../helpers/redis-fixture.js';
 
 const ACCOUNT = 'AC0123456789abcdef0123456789abcdef';
 const OTHER_ACCOUNT = 'ACfedcba9876543210fedcba9876543210';
@@ -31,7 +31,8 @@ interface Impl {
   after(): Promise<void>;
 }
 
-let redis: RedisServer | undefined;
+const redis = redisFixture();
+/** The first store's connection (Redis specifics below read keys through it), and a second node's. */
 let client: RedisClient | undefined;
 let client2: RedisClient | undefined;
 
@@ -46,23 +47,12 @@ const memory: Impl = {
 const redisImpl: Impl = {
   name: 'redis',
   before: async () => {
-    redis = await startRedis();
-    client = await connectRedis(redis.url);
-    client2 = await connectRedis(redis.url);
+    await redis.start();
+    client2 = await redis.connect();
   },
-  fresh: async () => {
-    await client!.flushAll();
-    return new RedisPresenceStore(client!);
-  },
+  fresh: async () => new RedisPresenceStore((client = await redis.fresh())),
   twin: () => new RedisPresenceStore(client2!),
-  after: async () => {
-    await client?.close();
-    await client2?.close();
-    await redis?.stop();
-    client = undefined;
-    client2 = undefined;
-    redis = undefined;
-  },
+  after: () => redis.stop(),
 };
 
 const seen = (status: PresenceStatus, at: number): SeenStatus => ({ status, at });
