@@ -10,8 +10,8 @@
 import { CallMedia, type CallSide, type ForkMedia } from '../media/call-media.js';
 import { MediaCapacityError } from '../media/media-capacity-error.js';
 import { MediaUnavailableError } from '../media/media-engine.js';
-import { parseAudioDescription } from '../media/sdp/audio-description.js';
 import { SdpError } from '../media/sdp/sdp-error.js';
+import { WebRtcNotAnchoredError } from '../media/webrtc-not-anchored.js';
 import type { SipMessage, SipRequest, SipResponse } from '../sip/message.js';
 import { parseUri } from '../sip/uri.js';
 import type { Flow, SendTarget } from '../transport/types.js';
@@ -61,13 +61,6 @@ export class MediaSeam {
       s.log.info({ callSid, type: invite.headers.get('content-type') }, 'the INVITE\'s body is not SDP: media is not anchored for this call');
       return null;
     }
-    if (offer !== null && offersWebRtc(offer)) {
-      // WebRTC legs are not anchored yet (a later slice: WebRtcTransport). Until then a browser's
-      // call passes its SDP end to end, which reaches another browser directly (ICE, DTLS-SRTP):
-      // the demo phone works with the default HERALD_MEDIA=on instead of getting 488.
-      s.log.info({ callSid }, 'the caller offers WebRTC (DTLS-SRTP), not anchored yet: its SDP passes end to end');
-      return null;
-    }
     try {
       const media =
         offer === null
@@ -77,6 +70,12 @@ export class MediaSeam {
     } catch (err) {
       if (err instanceof SdpError || err instanceof MediaCapacityError) return err;
       if (err instanceof MediaUnavailableError) return null;
+      if (err instanceof WebRtcNotAnchoredError) {
+        // Until WebRTC legs are anchored, a browser's call passes its SDP end to end, which reaches
+        // another browser directly (ICE, DTLS-SRTP): the demo phone works with HERALD_MEDIA=on instead of a 488.
+        s.log.info({ callSid }, `${err.message}: its SDP passes end to end`);
+        return null;
+      }
       throw err;
     }
   }
@@ -213,11 +212,3 @@ function uriHostOf(uri: string): string | null {
   return u.uri.host.replace(/^\[|\]$/g, '');
 }
 
-/** Whether an offer's audio is WebRTC (UDP/TLS/RTP/SAVPF); false for plain RTP and for what cannot be read (the open reports that). */
-function offersWebRtc(offer: Buffer): boolean {
-  try {
-    return parseAudioDescription(offer).profile === 'webrtc';
-  } catch {
-    return false;
-  }
-}

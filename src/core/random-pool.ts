@@ -22,8 +22,7 @@ export function fillRandom(target: Uint8Array, at: number, length: number): void
     offset = 0;
   }
   pool.copy(target, at, offset, offset + length);
-  // Bytes handed out are overwritten so they can never be handed out twice.
-  pool.fill(0, offset, offset + length);
+  // The offset only moves forward until the next refill: no byte is handed out twice.
   offset += length;
 }
 

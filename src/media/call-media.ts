@@ -28,6 +28,7 @@ import { PlainRtpLeg } from './plain-rtp-leg.js';
 import { parseAudioDescription, type AudioDescription, type SdpCodec } from './sdp/audio-description.js';
 import { asNumberedBy, bridgeCodecs, carriedCodecs, routerCodecsFor, sameCodec, type BridgeCodecs } from './sdp/codec-match.js';
 import { SdpError } from './sdp/sdp-error.js';
+import { WebRtcNotAnchoredError } from './webrtc-not-anchored.js';
 import { playPrompt, promptLaw } from './prompt/prompt-player.js';
 
 export type CallSide = 'a' | 'b';
@@ -89,12 +90,12 @@ export class CallMedia {
 
   /**
    * The caller's offer: its router and transport. Throws SdpError (488) when
-   * the offer has no audio Herald can carry; MediaUnavailableError when media
-   * is on but no worker runs.
+   * the offer has no audio Herald can carry, WebRtcNotAnchoredError for a
+   * browser's offer; MediaUnavailableError when media is on but no worker runs.
    */
   static async open(engine: MediaEngine, offer: Buffer, caller: PeerAddresses, callSid: string, log: Log): Promise<CallMedia> {
     const description = parseAudioDescription(offer);
-    if (description.profile !== 'rtp') throw new SdpError('WebRTC (DTLS-SRTP) callers are not anchored yet: only plain RTP legs are');
+    if (description.profile !== 'rtp') throw new WebRtcNotAnchoredError();
     const carried = carriedCodecs(description.codecs);
     const router = await engine.createRouter({ callSid }, routerCodecsFor(carried));
     try {
