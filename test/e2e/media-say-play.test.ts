@@ -93,6 +93,9 @@ describe('media: <Play> and <Say> into the caller\'s leg', function () {
     })(),
   };
 
+  /** How often each WAV URL was fetched. */
+  const fileFetches = new Map<string, number>();
+
   const nodeMedia = () => nodeMediaOf(herald);
   const mediaBecomesEmpty = () => mediaBecomesEmptyOf(herald);
 
@@ -118,9 +121,12 @@ describe('media: <Play> and <Say> into the caller\'s leg', function () {
 
   before(async () => {
     app = createServer((req, res) => {
-      const file = files[req.url ?? ''];
+      const path = (req.url ?? '').split('?')[0]!;
+      const file = files[path];
       if (file !== undefined) {
+        fileFetches.set(req.url ?? '', (fileFetches.get(req.url ?? '') ?? 0) + 1);
         res.setHeader('content-type', 'audio/wav');
+        if ((req.url ?? '').includes('cache=60')) res.setHeader('cache-control', 'public, max-age=60');
         return res.end(file);
       }
       if ((req.url ?? '').endsWith('.wav')) {
@@ -194,6 +200,20 @@ describe('media: <Play> and <Say> into the caller\'s leg', function () {
     expect(samples.length / 160).to.be.within(95, 105);
     expect(detectDtmf(samples)).to.equal('1#9');
     expect(crossingsPerSecond(samples.subarray(samples.length - 4000)), 'the WAV after the keys').to.be.within(1900, 2100);
+    await mediaBecomesEmpty();
+  });
+
+  it('a WAV whose response allows it (max-age) is fetched once for two calls; one without Cache-Control is fetched per call', async () => {
+    for (const url of [`${base}/tone.wav?cache=60`, `${base}/tone.wav?cache=none`]) {
+      for (let call = 0; call < 2; call++) {
+        twiml = `<Response><Play>${url}</Play></Response>`;
+        const { caller, rtp } = await answeredCaller(['0 PCMU/8000']);
+        await heraldHangsUp(caller);
+        expect(rtp.received.filter((p) => p.payloadType === 0).length, 'the whole second played each time').to.be.within(45, 50);
+      }
+    }
+    expect(fileFetches.get('/tone.wav?cache=60')).to.equal(1);
+    expect(fileFetches.get('/tone.wav?cache=none')).to.equal(2);
     await mediaBecomesEmpty();
   });
 
