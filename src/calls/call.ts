@@ -210,7 +210,8 @@ export class Call {
    * 200, as Twilio answers at a prompt) once the audio is ready, then the
    * prompt is played into it; the next verb comes when it has been played.
    * Skipped (logged) without anchored media, without audio, or for a caller
-   * whose offer has no PCMU/PCMA.
+   * whose offer has no PCMU/PCMA. A caller that sent no offer is offered
+   * G.711 in the 200 and the prompt starts once its ACK has answered.
    */
   private async prompt(verb: SayVerb | PlayVerb, docUrl: string): Promise<void> {
     // Played through the media engine (HERALD_MEDIA=on); without it there is no audio path to play into.
@@ -220,7 +221,7 @@ export class Call {
     if (samples === null || this.ended || media === null) return;
     if (!this.answered) {
       const answer = media.answerForPrompts();
-      if (answer === null) return this.log.info({ callSid: this.sid, verb: verb.verb }, 'the caller offered no PCMU/PCMA (or no offer): prompt skipped');
+      if (answer === null) return this.log.info({ callSid: this.sid, verb: verb.verb }, 'the caller offered no PCMU/PCMA: prompt skipped');
       this.answerCaller(answer);
       this.saveRecord();
       this.status('answered');

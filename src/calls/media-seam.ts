@@ -148,6 +148,8 @@ export class MediaSeam {
   async callerAck(ack: SipRequest): Promise<void> {
     const sdp = sdpBody(ack);
     if (sdp !== null) await this.media.callerAnswered(sdp);
+    // RFC 3261 §13.2.1: the ACK to a 2xx that carried the offer must carry the answer.
+    else if (this.media.awaitsCallerAnswer) throw new SdpError('the ACK carries no answer to the offer in Herald\'s 200');
   }
 
   /** The winner's answer bridged: the body of the caller's 200. */

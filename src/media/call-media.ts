@@ -71,6 +71,8 @@ export class CallMedia {
   private pendingOffer: { from: CallSide; offer: AudioDescription } | null = null;
   /** The codec the caller was answered with for prompts (Say/Play before any Dial). */
   private promptCodecs: BridgeCodecs | null = null;
+  /** A caller without an offer answered for prompts: Herald's G.711 offer in the 200, settled by the answer in its ACK. */
+  private promptOffer: { codecs: SdpCodec[]; answered: Promise<void>; settle: (err?: Error) => void } | null = null;
   private closed = false;
   /** Stops legs waiting for their first packet when the call ends. */
   private readonly ending = new AbortController();
@@ -169,9 +171,38 @@ export class CallMedia {
   async callerAnswered(body: Buffer): Promise<void> {
     if (!this.lateOffer) return;
     this.lateOffer = false;
+    const offered = this.promptOffer;
+    if (offered !== null && this.bridged === null) {
+      try {
+        await this.promptsAnswered(offered.codecs, body);
+        offered.settle();
+      } catch (err) {
+        offered.settle(err as Error);
+        throw err;
+      }
+      return;
+    }
     const answer = parseAudioDescription(body);
     const sends = this.requireBridged().codecs.audio;
     if (answer.profile !== 'rtp' || !answer.codecs.some((c) => sameCodec(c, sends))) throw new SdpError(`the caller's answer does not take ${sends.name}/${sends.clockRate}, the codec Herald offered`);
+    this.callerOffer = answer;
+    await this.caller.connect(answer);
+    await this.caller.setReceiving(answer.direction);
+  }
+
+  /** Is Herald waiting for the caller's answer in its ACK (it offered in its 200)? */
+  get awaitsCallerAnswer(): boolean {
+    return this.lateOffer && (this.bridged !== null || this.promptOffer !== null);
+  }
+
+  /** The answer to Herald's prompt offer: the caller's codec (and telephone-event) from then on, its transport connected. */
+  private async promptsAnswered(offered: readonly SdpCodec[], body: Buffer): Promise<void> {
+    const answer = parseAudioDescription(body);
+    if (answer.profile !== 'rtp') throw new SdpError(`the caller answered ${answer.protocol} to Herald's RTP/AVP offer`);
+    const codecs = bridgeCodecs(offered, answer.codecs);
+    this.promptCodecs = codecs;
+    // The caller sends this codec from now on: a later dial's callee must take it (no transcoding).
+    this.callerSends = codecs;
     this.callerOffer = answer;
     await this.caller.connect(answer);
     await this.caller.setReceiving(answer.direction);
@@ -307,11 +338,14 @@ export class CallMedia {
    * Herald's answer to the caller's offer when the call is answered to play
    * prompts (`<Say>`, `<Play>` before any `<Dial>`): the first G.711 codec
    * the caller offered. Null when it offered none (prompts are encoded in
-   * PCMU/PCMA only) or sent no offer (late offer: not in this slice).
+   * PCMU/PCMA only). A caller that sent no offer (late offer) is offered
+   * PCMU, PCMA and telephone-event instead; prompts wait for its answer in
+   * the ACK (callerAnswered).
    */
   answerForPrompts(): Buffer | null {
     this.assertOpen();
-    if (this.lateOffer || this.bridged !== null || this.early !== null) return null;
+    if (this.bridged !== null || this.early !== null) return null;
+    if (this.lateOffer) return this.offerForPrompts();
     if (this.promptCodecs === null) {
       const audio = this.carried.find((c) => promptLaw(c.name) !== null && c.channels === 1);
       if (audio === undefined) return null;
@@ -324,10 +358,25 @@ export class CallMedia {
     return this.caller.describe(bridgeSdpCodecs(this.promptCodecs), 'sendrecv', this.callerOffer.ptime, { lines: this.callerOffer.lines, audioIndex: this.callerOffer.audioIndex });
   }
 
+  /** Herald's offer in the 200 of a caller that sent none, answered for prompts: the G.711 codecs and 8 kHz telephone-event. */
+  private offerForPrompts(): Buffer {
+    if (this.promptOffer === null) {
+      const codecs = this.carried.filter((c) => (promptLaw(c.name) !== null && c.channels === 1) || (isTelephoneEvent(c) && c.clockRate === 8000));
+      let settle: (err?: Error) => void = () => undefined;
+      const answered = new Promise<void>((resolve, reject) => (settle = (err) => (err === undefined ? resolve() : reject(err))));
+      // Only a prompt waiting for it reads the outcome; a call that ends first must not leave an unhandled rejection.
+      answered.catch(() => undefined);
+      this.promptOffer = { codecs, answered, settle };
+    }
+    return this.caller.describe(this.promptOffer.codecs, 'sendrecv', null);
+  }
+
   /** Plays a prompt to the caller (answered by answerForPrompts); resolves when it was played `loop` times, or at once when the call ends. */
   async playToCaller(samples: Int16Array, loop: number): Promise<void> {
-    if (this.promptCodecs === null) throw new Error('the caller was not answered for prompts');
     try {
+      // A late-offer caller: its codec is known once its ACK has answered Herald's offer.
+      if (this.promptCodecs === null && this.promptOffer !== null) await this.promptOffer.answered;
+      if (this.promptCodecs === null) throw new Error('the caller was not answered for prompts');
       await playPrompt({
         router: this.router,
         leg: this.caller,
@@ -400,6 +449,7 @@ export class CallMedia {
     if (this.closed) return;
     this.closed = true;
     this.ending.abort(new Error('the call ended'));
+    this.promptOffer?.settle(new Error('the call ended'));
     this.forks.clear();
     await this.engine.closeRouter(this.router);
   }

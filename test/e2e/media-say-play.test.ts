@@ -247,6 +247,40 @@ describe('media: <Play> and <Say> into the caller\'s leg', function () {
     await mediaBecomesEmpty();
   });
 
+  it('a caller without an offer (late offer) is offered G.711 and telephone-event in the 200; the prompt plays in the codec its ACK answers', async () => {
+    twiml = `<Response><Play>${base}/tone.wav</Play></Response>`;
+    const caller = await SipDialogPeer.open();
+    const rtp = await RtpPeer.open();
+    closers.push(() => caller.close(), () => rtp.close());
+    caller.invite(herald.listeners.udp!.port, NUMBER, '');
+    const ok = await caller.finalResponse('INVITE');
+    expect(ok.status).to.equal(200);
+    const offer = /^m=audio (\d+) RTP\/AVP ([\d ]+)/m.exec(ok.body.toString())!;
+    expect(Number(offer[1])).to.be.within(RTP_MIN, RTP_MAX);
+    expect(offer[2]!.trim().split(' ').slice(0, 2), 'PCMU and PCMA offered').to.deep.equal(['0', '8']);
+    expect(ok.body.toString()).to.match(/a=rtpmap:\d+ telephone-event\/8000/);
+    caller.ack(ok, audioSdp(rtp.port, ['8 PCMA/8000']));
+    await heraldHangsUp(caller);
+    const audio = rtp.received.filter((p) => p.payloadType === 8);
+    expect(audio.length, 'the whole second, in PCMA').to.be.within(45, 50);
+    expect(crossingsPerSecond(decoded(audio, 'PCMA'))).to.be.within(1900, 2100);
+    await mediaBecomesEmpty();
+  });
+
+  it('a late-offer caller whose ACK carries no answer is hung up (RFC 3261 §13.2.1), nothing played, nothing left', async () => {
+    twiml = `<Response><Play>${base}/tone.wav</Play></Response>`;
+    const caller = await SipDialogPeer.open();
+    const rtp = await RtpPeer.open();
+    closers.push(() => caller.close(), () => rtp.close());
+    caller.invite(herald.listeners.udp!.port, NUMBER, '');
+    const ok = await caller.finalResponse('INVITE');
+    caller.ack(ok);
+    await heraldHangsUp(caller);
+    expect(rtp.received).to.deep.equal([]);
+    await mediaBecomesEmpty();
+    await callsInUseBecomes(herald, 0);
+  });
+
   it('<Say>hello</Say>: espeak-ng\'s speech, audible and of a plausible length', async () => {
     twiml = '<Response><Say language="en-US">hello</Say></Response>';
     const { caller, rtp } = await answeredCaller(['8 PCMA/8000']);
