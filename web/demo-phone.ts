@@ -6,7 +6,8 @@
  * Scripts drive it like people do: `?identity=NAME` registers at once,
  * `&autoanswer=1` answers incoming calls, `#state` shows exactly one of
  * offline, registered, ringing, in-call. `window.heraldDemo.stats()` reports
- * the audio packets received, so a test can see media flowing.
+ * the audio packets received and sent and where the media goes (the selected
+ * ICE pair's remote candidate), so a test can see media flowing through Herald.
  *
  * Bundled by esbuild (scripts/build-demo-phone.mjs); not part of the Node build.
  */
@@ -23,6 +24,20 @@ interface ClientEntry {
 interface AudioStats {
   packetsReceived: number;
   packetsSent: number;
+  /** Where the call's media goes: the remote candidate of the selected ICE pair (Herald's media port when anchored). */
+  remote: { address: string; port: number } | null;
+}
+
+interface StatsEntry {
+  id: string;
+  type: string;
+  kind?: string;
+  packetsReceived?: number;
+  packetsSent?: number;
+  selectedCandidatePairId?: string;
+  remoteCandidateId?: string;
+  address?: string;
+  port?: number;
 }
 
 const byId = <T extends HTMLElement>(id: string): T => {
@@ -161,15 +176,20 @@ function hangup(): void {
 
 async function stats(): Promise<AudioStats> {
   const sdh = session?.sessionDescriptionHandler as SessionDescriptionHandler | undefined;
-  const out: AudioStats = { packetsReceived: 0, packetsSent: 0 };
+  const out: AudioStats = { packetsReceived: 0, packetsSent: 0, remote: null };
   const pc = sdh?.peerConnection;
   if (pc === undefined) return out;
-  const report = await pc.getStats();
-  report.forEach((entry: { type: string; kind?: string; packetsReceived?: number; packetsSent?: number }) => {
-    if (entry.kind !== 'audio') return;
+  const entries = new Map<string, StatsEntry>();
+  (await pc.getStats()).forEach((entry: StatsEntry) => entries.set(entry.id, entry));
+  for (const entry of entries.values()) {
+    if (entry.type === 'transport' && entry.selectedCandidatePairId !== undefined) {
+      const candidate = entries.get(entries.get(entry.selectedCandidatePairId)?.remoteCandidateId ?? '');
+      if (candidate?.address !== undefined && candidate.port !== undefined) out.remote = { address: candidate.address, port: candidate.port };
+    }
+    if (entry.kind !== 'audio') continue;
     if (entry.type === 'inbound-rtp') out.packetsReceived += entry.packetsReceived ?? 0;
     if (entry.type === 'outbound-rtp') out.packetsSent += entry.packetsSent ?? 0;
-  });
+  }
   return out;
 }
 

@@ -3,19 +3,25 @@
  * playwright-core against a real `herald serve` with HERALD_MEDIA=on (the default): alice
  * (`autoanswer=1`) and bob register from the URL, bob calls alice through the
  * demo application, both are in the call and each receives the other's
- * (fake-device) audio straight from the other browser, and `#hangup` brings
- * both back to `registered`.
+ * (fake-device) audio through Herald's mediasoup (each page's selected ICE
+ * pair ends at Herald's media port), and `#hangup` brings both back to
+ * `registered` with no media resource left.
  */
 import { expect } from 'chai';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ACCOUNT, accountYaml } from '../helpers/test-account.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
 import { freeTcpPort } from '../helpers/free-port.js';
+import { mediaBecomesEmpty, nodeMedia } from '../helpers/node-media.js';
 
 interface AudioStats {
   packetsReceived: number;
   packetsSent: number;
+  remote: { address: string; port: number } | null;
 }
+
+const RTP_MIN = 47200;
+const RTP_MAX = 47299;
 
 /** What the page functions below use of the browser's globals (this project's TypeScript has no DOM lib). */
 interface PageGlobals {
@@ -31,6 +37,8 @@ const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // Herald's media address in tests is 127.0.0.1 (HERALD_PUBLIC_HOST): Chromium gathers no loopback candidate without this, so ICE could not reach it.
+  '--allow-loopback-in-peer-connection',
 ];
 
 function stateBecomes(page: Page, state: string, timeout = 20_000): Promise<unknown> {
@@ -54,6 +62,10 @@ function packetsReceivedAbove(page: Page, above: number, timeout = 20_000): Prom
   );
 }
 
+function statsOf(page: Page): Promise<AudioStats> {
+  return page.evaluate(() => (globalThis as unknown as PageGlobals).heraldDemo.stats());
+}
+
 describe('demo page: two browsers call each other', function () {
   this.timeout(90_000);
   let herald: HeraldProcess;
@@ -66,8 +78,8 @@ describe('demo page: two browsers call each other', function () {
     const port = await freeTcpPort();
     base = `http://127.0.0.1:${port}`;
     const config = writeConfig(accountYaml({ voiceUrl: `${base}/demo/voice`, extra: `demo:\n  account: ${ACCOUNT}\n` }));
-    // The default HERALD_MEDIA=on, as `npm start` runs: WebRTC callers are not anchored yet, their SDP passes end to end.
-    herald = await startHerald({ config, env: { HERALD_HTTP: `127.0.0.1:${port}`, HERALD_MEDIA: 'on' } });
+    // The default HERALD_MEDIA=on, as `npm start` runs: each browser's leg is a WebRtcTransport of the call's router.
+    herald = await startHerald({ config, env: { HERALD_HTTP: `127.0.0.1:${port}`, HERALD_MEDIA: 'on', HERALD_RTP_PORTS: `${RTP_MIN}-${RTP_MAX}` } });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   });
 
@@ -102,14 +114,22 @@ describe('demo page: two browsers call each other', function () {
     // Presence follows the call: the list shows alice busy (within a poll or two).
     await bob.waitForFunction(() => /alice — busy/.test((globalThis as unknown as PageGlobals).document.querySelector('#clients')?.textContent ?? ''), undefined, { timeout: 10_000 });
 
-    // Media flows browser to browser (WebRTC SDP passes end to end): the counts rise while the call lasts.
+    // Media flows through Herald: the counts rise while the call lasts, and each page sends to Herald's media port, not to the other page.
     const aliceFirst = await packetsReceivedAbove(alice, 0);
     const bobFirst = await packetsReceivedAbove(bob, 0);
     expect(await packetsReceivedAbove(alice, aliceFirst)).to.be.greaterThan(aliceFirst);
     expect(await packetsReceivedAbove(bob, bobFirst)).to.be.greaterThan(bobFirst);
+    for (const page of [alice, bob]) {
+      const { remote } = await statsOf(page);
+      expect(remote?.address).to.equal('127.0.0.1');
+      expect(remote?.port, `the selected ICE pair ends at Herald's media port: ${JSON.stringify(remote)}`).to.be.within(RTP_MIN, RTP_MAX);
+    }
+    const media = await nodeMedia(herald);
+    expect(media).to.include({ routers: 1, transports: 2, producers: 2, consumers: 2 });
 
     await bob.click('#hangup');
     await Promise.all([stateBecomes(alice, 'registered'), stateBecomes(bob, 'registered')]);
+    await mediaBecomesEmpty(herald);
     expect(errors).to.deep.equal([]);
   });
 

@@ -411,25 +411,53 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     await mediaBecomesEmpty();
   });
 
-  it('a browser (WebRTC) caller: not anchored yet, its offer reaches the callee unchanged and the callee\'s answer comes back (no 488), no media resources used', async () => {
+  it('a browser (WebRTC) caller is anchored: the SIP callee gets Herald\'s RTP/AVP offer, the browser Herald\'s WebRTC answer (ICE-lite, DTLS passive, its mid, rtcp-mux)', async () => {
     const callee = await SipDialogPeer.open();
     const caller = await SipDialogPeer.open();
     closers.push(() => callee.close(), () => caller.close());
     const offer = readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'sdp', 'chromium-156-webrtc-offer.sdp'), 'utf8').replace(/\r?\n/g, '\r\n');
-    twiml = `<Response><Dial><Sip>sip:browser@127.0.0.1:${callee.port}</Sip></Dial></Response>`;
+    twiml = `<Response><Dial><Sip>sip:device@127.0.0.1:${callee.port}</Sip></Dial></Response>`;
     caller.invite(herald.listeners.udp!.port, NUMBER, offer);
     const inv = await callee.nextRequest('INVITE');
-    expect(inv.request.body.toString()).to.equal(offer);
-    expect((await nodeMedia()).transports, 'nothing anchored for this call').to.equal(0);
-    const answer = offer.replace('a=setup:actpass', 'a=setup:active');
-    callee.respond(inv.raw, inv.from, 200, 'OK', answer);
+    const forked = parseSdp(inv.request.body.toString()).media[0]!;
+    expect(forked.protocol).to.equal('RTP/AVP');
+    // The browser's carried codecs, in its numbering: opus 111, PCMU 0, PCMA 8.
+    expect(audioOf(inv.request.body).payloads).to.deep.equal([111, 0, 8]);
+    callee.respond(inv.raw, inv.from, 200, 'OK', audioSdp(40000, ['8 PCMA/8000']));
     const ok = await caller.finalResponse('INVITE');
     expect(ok.status).to.equal(200);
-    expect(ok.body.toString()).to.equal(answer);
     caller.ack(ok);
+    const answer = parseSdp(ok.body.toString());
+    const audio = answer.media[0]!;
+    expect(audio.protocol).to.equal('UDP/TLS/RTP/SAVPF');
+    expect(audioOf(ok.body).payloads).to.deep.equal([8]);
+    expect(inRange(audio.port), `answer port ${audio.port} in HERALD_RTP_PORTS`).to.equal(true);
+    expect(answer.icelite).to.equal('ice-lite');
+    expect(audio).to.include({ setup: 'passive', rtcpMux: 'rtcp-mux' });
+    expect(String(audio.mid), 'the offer\'s mid').to.equal('0');
+    expect(audio.fingerprint?.type).to.equal('sha-256');
+    expect(audio.candidates?.map((c) => [c.ip, c.port, c.transport])).to.deep.equal([['127.0.0.1', audio.port, 'udp']]);
+    expect(answer.groups?.map((g) => `${g.type} ${g.mids}`)).to.deep.equal(['BUNDLE 0']);
+    // The browser's Producer is made from its a=ssrc at once (no packet needed), the callee's waits for its RTP.
+    expect(await nodeMedia()).to.include({ routers: 1, transports: 2, producers: 1 });
     caller.inDialog('BYE');
     const bye = await callee.nextRequest('BYE');
     callee.respond(bye.raw, bye.from, 200, 'OK');
+    await mediaBecomesEmpty();
+  });
+
+  it('a browser (WebRTC) offer without a DTLS fingerprint gets 488 and leaves nothing behind', async () => {
+    const caller = await SipDialogPeer.open();
+    closers.push(() => caller.close());
+    const offer = readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'sdp', 'chromium-156-webrtc-offer.sdp'), 'utf8')
+      .replace(/^a=fingerprint:.*\r?\n/m, '')
+      .replace(/\r?\n/g, '\r\n');
+    twiml = '<Response><Hangup/></Response>';
+    caller.invite(herald.listeners.udp!.port, NUMBER, offer);
+    const final = await caller.finalResponse('INVITE');
+    expect(final.status).to.equal(488);
+    expect(final.headers.get('warning') ?? '').to.match(/fingerprint/);
+    caller.ack(final);
     await mediaBecomesEmpty();
   });
 
