@@ -9,62 +9,14 @@
  */
 import { expect } from 'chai';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, packetsReceivedAbove, stateBecomes, statsOf, type PageGlobals } from '../helpers/demo-page-browser.js';
 import { ACCOUNT, accountYaml } from '../helpers/test-account.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
 import { freeTcpPort } from '../helpers/free-port.js';
 import { mediaBecomesEmpty, nodeMedia } from '../helpers/node-media.js';
 
-interface AudioStats {
-  packetsReceived: number;
-  packetsSent: number;
-  remote: { address: string; port: number } | null;
-}
-
 const RTP_MIN = 47200;
 const RTP_MAX = 47299;
-
-/** What the page functions below use of the browser's globals (this project's TypeScript has no DOM lib). */
-interface PageGlobals {
-  document: { querySelector(selector: string): { textContent: string | null } | null };
-  heraldDemo: { stats(): Promise<AudioStats> };
-}
-
-const CHROMIUM_ARGS = [
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  // Herald's media address in tests is 127.0.0.1 (HERALD_PUBLIC_HOST): Chromium gathers no loopback candidate without this, so ICE could not reach it.
-  '--allow-loopback-in-peer-connection',
-];
-
-function stateBecomes(page: Page, state: string, timeout = 20_000): Promise<unknown> {
-  return page.waitForFunction((s) => (globalThis as unknown as PageGlobals).document.querySelector('#state')?.textContent === s, state, { timeout });
-}
-
-/** Waits in the page until its call has received more than `above` audio packets; resolves with the count. */
-function packetsReceivedAbove(page: Page, above: number, timeout = 20_000): Promise<number> {
-  return page.evaluate(
-    async ({ above, timeout }) => {
-      const demo = (globalThis as unknown as PageGlobals).heraldDemo;
-      const deadline = Date.now() + timeout;
-      for (;;) {
-        const { packetsReceived } = await demo.stats();
-        if (packetsReceived > above) return packetsReceived;
-        if (Date.now() > deadline) throw new Error(`inbound audio packets stayed at ${packetsReceived}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    },
-    { above, timeout },
-  );
-}
-
-function statsOf(page: Page): Promise<AudioStats> {
-  return page.evaluate(() => (globalThis as unknown as PageGlobals).heraldDemo.stats());
-}
 
 describe('demo page: two browsers call each other', function () {
   this.timeout(90_000);
@@ -80,7 +32,7 @@ describe('demo page: two browsers call each other', function () {
     const config = writeConfig(accountYaml({ voiceUrl: `${base}/demo/voice`, extra: `demo:\n  account: ${ACCOUNT}\n` }));
     // The default HERALD_MEDIA=on, as `npm start` runs: each browser's leg is a WebRtcTransport of the call's router.
     herald = await startHerald({ config, env: { HERALD_HTTP: `127.0.0.1:${port}`, HERALD_MEDIA: 'on', HERALD_RTP_PORTS: `${RTP_MIN}-${RTP_MAX}` } });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   });
 
   // Closing a page closes its WebSocket, which removes its bindings: each test starts with no clients.

@@ -1,0 +1,184 @@
+/**
+ * Browser legs anchored in mediasoup (WebRtcTransport) against real peers:
+ * the demo phone page in headless Chromium on one side, sipp or a Node SIP
+ * peer with its own RTP (a trunk, a softphone: plain RTP, G.711) on the
+ * other, through a real `herald serve` with HERALD_MEDIA=on. Each call's
+ * audio is checked where it arrives (the page's getStats(), the Node peer's
+ * socket, sipp's echo), and no media resource outlives a call.
+ */
+import { expect } from 'chai';
+import { join, resolve } from 'node:path';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parse as parseSdp } from 'sdp-transform';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, packetsReceivedAbove, stateBecomes, statsOf } from '../helpers/demo-page-browser.js';
+import { freeTcpPort, freeUdpPort, udpPortBound } from '../helpers/free-port.js';
+import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
+import { mediaBecomesEmpty } from '../helpers/node-media.js';
+import { startPeer, type PeerProcess } from '../helpers/peer-process.js';
+import { run } from '../helpers/run.js';
+import { RtpPeer, rtpPacket } from '../helpers/rtp-peer.js';
+import { audioSdp, SipDialogPeer } from '../helpers/sip-dialog-peer.js';
+import { ACCOUNT, accountYaml, NUMBER } from '../helpers/test-account.js';
+
+const FIXTURES = resolve(import.meta.dirname, '..', 'fixtures', 'sipp');
+const RTP_MIN = 47300;
+const RTP_MAX = 47399;
+
+describe('media: browser (WebRTC) legs anchored in mediasoup', function () {
+  this.timeout(90_000);
+  let herald: HeraldProcess;
+  let browser: Browser;
+  let app: Server;
+  let base: string;
+  /** The TwiML of the next call (the demo page's calls and the trunk's reach this application). */
+  let twiml = '';
+  const pages: Page[] = [];
+  const peers: PeerProcess[] = [];
+  const closers: Array<() => void> = [];
+  const errors: string[] = [];
+
+  before(async () => {
+    app = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.setHeader('content-type', 'text/xml');
+        res.end(twiml);
+      });
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    const voiceUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}/voice`;
+    const port = await freeTcpPort();
+    base = `http://127.0.0.1:${port}`;
+    herald = await startHerald({
+      config: writeConfig(accountYaml({ voiceUrl, extra: `demo:\n  account: ${ACCOUNT}\nmedia: { workers: 1 }\n` })),
+      env: { HERALD_HTTP: `127.0.0.1:${port}`, HERALD_MEDIA: 'on', HERALD_RTP_PORTS: `${RTP_MIN}-${RTP_MAX}` },
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  });
+
+  afterEach(async () => {
+    while (closers.length > 0) closers.pop()!();
+    for (const page of pages.splice(0)) await page.close();
+    await Promise.all(peers.splice(0).map((p) => p.stop({ timeoutMs: 2000 })));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await herald?.stop();
+    await new Promise((r) => app?.close(r));
+  });
+
+  /** A registered demo page. */
+  async function phone(query: string): Promise<Page> {
+    const page = await browser.newPage();
+    pages.push(page);
+    page.on('pageerror', (err) => errors.push(`${query}: ${err.message}`));
+    await page.goto(`${base}/?${query}`);
+    await stateBecomes(page, 'registered');
+    return page;
+  }
+
+  async function call(page: Page, to: string): Promise<void> {
+    await page.fill('#to', to);
+    await page.click('#call');
+    await stateBecomes(page, 'in-call');
+  }
+
+  /** The page's media goes to Herald's media port (anchored), not to the peer. */
+  async function sendsToHerald(page: Page): Promise<void> {
+    const { remote } = await statsOf(page);
+    expect(remote?.address).to.equal('127.0.0.1');
+    expect(remote?.port, `the selected ICE pair ends at Herald: ${JSON.stringify(remote)}`).to.be.within(RTP_MIN, RTP_MAX);
+  }
+
+  it('<Say> to a browser caller: the page receives the prompt\'s audio from Herald', async () => {
+    twiml = '<Response><Say loop="0">Herald speaks to a browser.</Say></Response>';
+    const bob = await phone('identity=bob');
+    await call(bob, 'prompt');
+    const first = await packetsReceivedAbove(bob, 0);
+    expect(await packetsReceivedAbove(bob, first + 20)).to.be.greaterThan(first + 20);
+    await sendsToHerald(bob);
+    await bob.click('#hangup');
+    await stateBecomes(bob, 'registered');
+    await mediaBecomesEmpty(herald);
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('browser → Herald → sipp UAS echoing RTP: the browser hears its own audio back through Herald (G.711 between the legs)', async () => {
+    const [uasPort, uasMediaPort] = [await freeUdpPort(), await freeUdpPort()];
+    const uas = startPeer('sipp', ['-sf', join(FIXTURES, 'media-uas-pcma.xml'), '-i', '127.0.0.1', '-p', String(uasPort), '-mp', String(uasMediaPort), '-rtp_echo', '-m', '1', '-nostdin']);
+    peers.push(uas);
+    await udpPortBound(uasPort);
+    twiml = `<Response><Dial><Sip>sip:uas@127.0.0.1:${uasPort}</Sip></Dial></Response>`;
+    const bob = await phone('identity=bob');
+    await call(bob, 'echo');
+    // Herald never sends a leg its own audio: what the page receives went page → Herald → sipp → (echo) → Herald → page.
+    const first = await packetsReceivedAbove(bob, 0);
+    expect(await packetsReceivedAbove(bob, first + 50)).to.be.greaterThan(first + 50);
+    await sendsToHerald(bob);
+    await bob.click('#hangup');
+    await stateBecomes(bob, 'registered');
+    // sipp's scenario ends only after the BYE Herald relayed.
+    const exit = await uas.exited;
+    expect(exit.code, uas.output()).to.equal(0);
+    await mediaBecomesEmpty(herald);
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('sipp trunk playing g711a.pcap → Herald → the demo page (autoanswer): the page receives the recorded audio', async () => {
+    twiml = '<Response><Dial><Client>alice</Client></Dial></Response>';
+    const alice = await phone('identity=alice&autoanswer=1');
+    const sipp = run('sipp', ['-sf', join(FIXTURES, 'media-uac-pcap.xml'), '-s', NUMBER, '-m', '1', '-i', '127.0.0.1', '-p', '0', '-mp', String(await freeUdpPort()), '-timeout', '40s', '-timeout_error', '-nostdin', `127.0.0.1:${herald.listeners.udp!.port}`], { timeoutMs: 60_000 });
+    await stateBecomes(alice, 'in-call');
+    // g711a.pcap holds 236 packets of PCMA over 7 s: most of them reach the page.
+    expect(await packetsReceivedAbove(alice, 100)).to.be.greaterThan(100);
+    await sendsToHerald(alice);
+    const r = await sipp;
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    await stateBecomes(alice, 'registered');
+    await mediaBecomesEmpty(herald);
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('a Node trunk with its own RTP (PCMU) → Herald → the demo page: audio both ways, the page\'s arriving from Herald\'s port', async () => {
+    twiml = '<Response><Dial><Client>carol</Client></Dial></Response>';
+    const carol = await phone('identity=carol&autoanswer=1');
+    const trunk = await SipDialogPeer.open();
+    const rtp = await RtpPeer.open();
+    closers.push(() => trunk.close(), () => rtp.close());
+    trunk.invite(herald.listeners.udp!.port, NUMBER, audioSdp(rtp.port, ['0 PCMU/8000']));
+    const ok = await trunk.finalResponse('INVITE', 20_000);
+    expect(ok.status).to.equal(200);
+    trunk.ack(ok);
+    const audio = parseSdp(ok.body.toString()).media[0]!;
+    expect(audio.protocol).to.equal('RTP/AVP');
+    expect(audio.port).to.be.within(RTP_MIN, RTP_MAX);
+    await stateBecomes(carol, 'in-call');
+
+    // The trunk talks for as long as the test looks (at most 10 s); the page's microphone (Chromium's fake device) talks back.
+    let talking = true;
+    const talk = (async () => {
+      for (let seq = 1; talking && seq <= 500; seq++) {
+        rtp.send(rtpPacket({ payloadType: 0, seq, ssrc: 0x5eed }), audio.port);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    try {
+      expect(await packetsReceivedAbove(carol, 50)).to.be.greaterThan(50);
+      await rtp.waitFor((got) => got.filter((p) => p.payloadType === 0).length >= 50, 'the page\'s PCMU through Herald', 20_000);
+    } finally {
+      talking = false;
+      await talk;
+    }
+    for (const p of rtp.received) expect(p.from.port, 'the page\'s audio comes from the port Herald answered with').to.equal(audio.port);
+    expect(rtp.received.every((p) => p.ssrc !== 0x5eed), 'none of the trunk\'s own packets looped back').to.equal(true);
+    await sendsToHerald(carol);
+    trunk.inDialog('BYE');
+    expect((await trunk.finalResponse('BYE')).status).to.equal(200);
+    await stateBecomes(carol, 'registered');
+    await mediaBecomesEmpty(herald);
+    expect(errors).to.deep.equal([]);
+  });
+});
