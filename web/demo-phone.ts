@@ -25,7 +25,7 @@ interface AudioStats {
   packetsReceived: number;
   packetsSent: number;
   /** Where the call's media goes: the remote candidate of the selected ICE pair (Herald's media port when anchored). */
-  remote: { address: string; port: number } | null;
+  remote: { address: string; port: number; protocol: string } | null;
 }
 
 interface StatsEntry {
@@ -38,6 +38,7 @@ interface StatsEntry {
   remoteCandidateId?: string;
   address?: string;
   port?: number;
+  protocol?: string;
 }
 
 const byId = <T extends HTMLElement>(id: string): T => {
@@ -184,7 +185,7 @@ async function stats(): Promise<AudioStats> {
   for (const entry of entries.values()) {
     if (entry.type === 'transport' && entry.selectedCandidatePairId !== undefined) {
       const candidate = entries.get(entries.get(entry.selectedCandidatePairId)?.remoteCandidateId ?? '');
-      if (candidate?.address !== undefined && candidate.port !== undefined) out.remote = { address: candidate.address, port: candidate.port };
+      if (candidate?.address !== undefined && candidate.port !== undefined) out.remote = { address: candidate.address, port: candidate.port, protocol: candidate.protocol ?? '' };
     }
     if (entry.kind !== 'audio') continue;
     if (entry.type === 'inbound-rtp') out.packetsReceived += entry.packetsReceived ?? 0;

@@ -450,11 +450,11 @@ export class CallMedia {
   }
 }
 
-/** A browser's leg: a WebRtcTransport on a UDP port of HERALD_RTP_PORTS (webrtc-leg.ts). */
-function openWebRtcLeg(engine: MediaEngine, router: ms.Router, appData: ms.AppData): Promise<WebRtcLeg> {
+/** A browser's leg: a WebRtcTransport on the WebRtcServer of the router's worker (webrtc-leg.ts). */
+async function openWebRtcLeg(engine: MediaEngine, router: ms.Router, appData: ms.AppData): Promise<WebRtcLeg> {
   return WebRtcLeg.open({
     router,
-    listenInfos: [engine.listenInfo('udp')],
+    webRtcServer: await engine.webRtcServerOf(router),
     appData,
     latch: { reports: engine.unknownSsrcs, workerPid: engine.workerPidOf(router) ?? 0 },
   });

@@ -1,7 +1,8 @@
 /**
  * One leg's media on a mediasoup WebRtcTransport (a browser: ICE-lite,
- * DTLS-SRTP, rtcp-mux, its one audio m= line bundled alone), on a UDP port
- * of HERALD_RTP_PORTS announced as HERALD_PUBLIC_HOST.
+ * DTLS-SRTP, rtcp-mux, its one audio m= line bundled alone), on its
+ * worker's WebRtcServer (webrtc-servers.ts: one UDP port of
+ * HERALD_RTP_PORTS, announced as HERALD_PUBLIC_HOST).
  *
  * Unlike a plain RTP leg it needs no latching: a browser names its SSRC
  * (a=ssrc) in its SDP, so its Producer is made at once. What Herald sends it
@@ -14,7 +15,6 @@
  */
 import type { types as ms } from 'mediasoup';
 import { LegConsumer } from './leg-consumer.js';
-import { isPortExhaustion, MediaCapacityError } from './media-capacity-error.js';
 import type { MediaLeg } from './media-leg.js';
 import type { AudioDescription, MediaDirection, MediaLine, SdpCodec } from './sdp/audio-description.js';
 import { producerRtpParameters, type BridgeCodecs } from './sdp/codec-match.js';
@@ -26,8 +26,8 @@ import { latchProducer, type UnknownSsrcReports } from './ssrc-latch.js';
 
 export interface WebRtcLegOptions {
   router: ms.Router;
-  /** Where the transport listens (a port of HERALD_RTP_PORTS, announced as HERALD_PUBLIC_HOST). */
-  listenInfos: ms.TransportListenInfo[];
+  /** Where the transport listens: the WebRtcServer of the router's worker. */
+  webRtcServer: ms.WebRtcServer;
   /** Names the leg in mediasoup's appData (which call, which side). */
   appData: ms.AppData;
   /** For a browser that names no SSRC in its SDP: learn it from its packets (ssrc-latch.ts). */
@@ -57,15 +57,9 @@ export class WebRtcLeg implements MediaLeg {
     this.sends = new LegConsumer(transport);
   }
 
-  /** Throws MediaCapacityError when HERALD_RTP_PORTS has no free port left. */
   static async open(o: WebRtcLegOptions): Promise<WebRtcLeg> {
-    try {
-      const transport = await o.router.createWebRtcTransport({ listenInfos: o.listenInfos, appData: o.appData });
-      return new WebRtcLeg(transport, o.latch);
-    } catch (err) {
-      if (isPortExhaustion(err)) throw new MediaCapacityError(`no free media port in HERALD_RTP_PORTS ${o.listenInfos[0]?.portRange?.min}-${o.listenInfos[0]?.portRange?.max}`);
-      throw err;
-    }
+    const transport = await o.router.createWebRtcTransport({ webRtcServer: o.webRtcServer, enableUdp: true, enableTcp: false, appData: o.appData });
+    return new WebRtcLeg(transport, o.latch);
   }
 
   get closed(): boolean {

@@ -71,11 +71,13 @@ describe('demo page: two browsers call each other', function () {
     const bobFirst = await packetsReceivedAbove(bob, 0);
     expect(await packetsReceivedAbove(alice, aliceFirst)).to.be.greaterThan(aliceFirst);
     expect(await packetsReceivedAbove(bob, bobFirst)).to.be.greaterThan(bobFirst);
-    for (const page of [alice, bob]) {
-      const { remote } = await statsOf(page);
+    const remotes = [(await statsOf(alice)).remote, (await statsOf(bob)).remote];
+    for (const remote of remotes) {
       expect(remote?.address).to.equal('127.0.0.1');
       expect(remote?.port, `the selected ICE pair ends at Herald's media port: ${JSON.stringify(remote)}`).to.be.within(RTP_MIN, RTP_MAX);
     }
+    // Both legs are on the call's router, so on one worker: its WebRtcServer's one UDP port serves both.
+    expect(remotes[0]?.port, JSON.stringify(remotes)).to.equal(remotes[1]?.port);
     const media = await nodeMedia(herald);
     expect(media).to.include({ routers: 1, transports: 2, producers: 2, consumers: 2 });
 

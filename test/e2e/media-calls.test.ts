@@ -11,6 +11,7 @@
  */
 import { expect } from 'chai';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -436,7 +437,8 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     expect(audio).to.include({ setup: 'passive', rtcpMux: 'rtcp-mux' });
     expect(String(audio.mid), 'the offer\'s mid').to.equal('0');
     expect(audio.fingerprint?.type).to.equal('sha-256');
-    expect(audio.candidates?.map((c) => [c.ip, c.port, c.transport])).to.deep.equal([['127.0.0.1', audio.port, 'udp']]);
+    // The worker's WebRtcServer: its one UDP port, the port of m= too.
+    expect(audio.candidates?.map((c) => [c.transport, c.ip, c.port, c.type])).to.deep.equal([['udp', '127.0.0.1', audio.port, 'host']]);
     expect(answer.groups?.map((g) => `${g.type} ${g.mids}`)).to.deep.equal(['BUNDLE 0']);
     // The browser's Producer is made from its a=ssrc at once (no packet needed), the callee's waits for its RTP.
     expect(await nodeMedia()).to.include({ routers: 1, transports: 2, producers: 1 });
@@ -573,6 +575,28 @@ describe('media: HERALD_RTP_PORTS exhausted', function () {
       await callsInUseBecomes(herald, 0);
     } finally {
       caller.close();
+    }
+  });
+
+  it('a browser caller whose worker cannot get a port for its WebRTC server (every UDP port of the range taken) gets 503, and nothing of its media stays', async () => {
+    const taken = await Promise.all([45100, 45101].map((port) => new Promise<Socket>((ok, fail) => {
+      const socket = createSocket('udp4');
+      socket.once('error', fail);
+      socket.bind(port, '0.0.0.0', () => ok(socket));
+    })));
+    const caller = await SipDialogPeer.open();
+    try {
+      const offer = readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'sdp', 'chromium-156-webrtc-offer.sdp'), 'utf8').replace(/\r?\n/g, '\r\n');
+      caller.invite(herald.listeners.udp!.port, NUMBER, offer);
+      const final = await caller.finalResponse('INVITE');
+      expect(final.status).to.equal(503);
+      expect(final.headers.get('warning') ?? '').to.match(/no free media port in HERALD_RTP_PORTS 45100-45101 for the WebRTC server/);
+      caller.ack(final);
+      expect(await nodeMediaOf(herald)).to.include({ routers: 0, transports: 0, producers: 0, consumers: 0 });
+      await callsInUseBecomes(herald, 0);
+    } finally {
+      caller.close();
+      for (const socket of taken) socket.close();
     }
   });
 });

@@ -181,4 +181,40 @@ describe('media: browser (WebRTC) legs anchored in mediasoup', function () {
     await mediaBecomesEmpty(herald);
     expect(errors).to.deep.equal([]);
   });
+
+  it('hold and resume from the trunk by re-INVITE: the page is re-offered on the same transport (sendonly, then sendrecv) and its audio reaches the trunk again after resume', async () => {
+    twiml = '<Response><Dial><Client>dave</Client></Dial></Response>';
+    const dave = await phone('identity=dave&autoanswer=1');
+    const trunk = await SipDialogPeer.open();
+    const rtp = await RtpPeer.open();
+    closers.push(() => trunk.close(), () => rtp.close());
+    trunk.invite(herald.listeners.udp!.port, NUMBER, audioSdp(rtp.port, ['8 PCMA/8000']));
+    const ok = await trunk.finalResponse('INVITE', 20_000);
+    expect(ok.status).to.equal(200);
+    trunk.ack(ok);
+    const port = parseSdp(ok.body.toString()).media[0]!.port;
+    await stateBecomes(dave, 'in-call');
+    const fromPage = () => rtp.received.filter((p) => p.payloadType === 8).length;
+    await rtp.waitFor(() => fromPage() >= 20, 'the page\'s PCMA before the hold', 20_000);
+    const first = await statsOf(dave);
+
+    for (const [direction, answered] of [['sendonly', 'recvonly'], ['sendrecv', 'sendrecv']] as const) {
+      trunk.inDialog('INVITE', audioSdp(rtp.port, ['8 PCMA/8000'], direction));
+      const reOk = await trunk.finalResponse('INVITE', 20_000);
+      expect(reOk.status, `re-INVITE ${direction}`).to.equal(200);
+      trunk.ack(reOk);
+      const audio = parseSdp(reOk.body.toString()).media[0]!;
+      expect(audio.direction, `the trunk is answered ${answered}`).to.equal(answered);
+      expect(audio.port, 'Herald\'s port toward the trunk stays').to.equal(port);
+    }
+    // Resumed: the page's audio flows to the trunk again, over the ICE pair it had (no new transport).
+    const resumedAt = fromPage();
+    await rtp.waitFor(() => fromPage() >= resumedAt + 20, 'the page\'s PCMA after resume', 20_000);
+    expect((await statsOf(dave)).remote).to.deep.equal(first.remote);
+    trunk.inDialog('BYE');
+    expect((await trunk.finalResponse('BYE')).status).to.equal(200);
+    await stateBecomes(dave, 'registered');
+    await mediaBecomesEmpty(herald);
+    expect(errors).to.deep.equal([]);
+  });
 });

@@ -9,7 +9,7 @@ export interface AudioStats {
   packetsReceived: number;
   packetsSent: number;
   /** The selected ICE pair's remote candidate: where the page's media goes. */
-  remote: { address: string; port: number } | null;
+  remote: { address: string; port: number; protocol: string } | null;
 }
 
 /** What the page functions below use of the browser's globals (this project's TypeScript has no DOM lib). */
