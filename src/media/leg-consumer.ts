@@ -20,8 +20,11 @@ export class LegConsumer {
   async consume(producer: ms.Producer, codecs: BridgeCodecs, routerCapabilities: ms.RtpCapabilities): Promise<ms.Consumer> {
     if (this.consumer !== null && this.consumer.producerId === producer.id && !this.consumer.closed) return this.consumer;
     this.consumer?.close();
-    this.consumer = await this.transport.consume({ producerId: producer.id, rtpCapabilities: consumerRtpCapabilities(routerCapabilities, codecs), paused: !this.receiving });
-    return this.consumer;
+    const consumer = await this.transport.consume({ producerId: producer.id, rtpCapabilities: consumerRtpCapabilities(routerCapabilities, codecs), paused: !this.receiving });
+    // The call ended while the worker made it: the transport closed under it before it existed here, so nothing else closes it (and /v1/Node would count it for ever).
+    if (this.transport.closed) consumer.close();
+    this.consumer = consumer;
+    return consumer;
   }
 
   /**

@@ -89,13 +89,19 @@ export class WebRtcLeg implements MediaLeg {
   /**
    * The browser's description: its DTLS fingerprint and role (the transport
    * connects once; ICE-lite needs nothing of the browser's ICE, it answers
-   * the checks that come), its mid and SSRC (kept from every description).
+   * the checks that come, but new credentials restart Herald's ICE too),
+   * its mid and SSRC (kept from every description).
    */
   async connect(remote: AudioDescription): Promise<void> {
     const webrtc = remote.webrtc;
     if (remote.profile !== 'webrtc' || webrtc === null) throw new SdpError(`a WebRTC leg cannot take ${remote.protocol}`);
+    const previous = this.remote?.webrtc ?? null;
     this.remote = remote;
-    if (this.dtlsRole !== null) return;
+    if (this.dtlsRole !== null) {
+      // New ICE credentials in a re-offer are an ICE restart (RFC 8839 §4.4.1.1.1): Herald's answer carries new ones too.
+      if (previous !== null && (previous.iceUfrag !== webrtc.iceUfrag || previous.icePwd !== webrtc.icePwd)) await this.transport.restartIce();
+      return;
+    }
     const fingerprint = webrtc.fingerprint;
     if (fingerprint === null) throw new SdpError('the WebRTC description has no a=fingerprint (DTLS-SRTP needs it)');
     const algorithm = FINGERPRINT_ALGORITHMS.find((a) => a === fingerprint.algorithm.toLowerCase());
@@ -134,6 +140,8 @@ export class WebRtcLeg implements MediaLeg {
         : latchProducer({ transport: this.transport, reports: this.latch.reports, workerPid: this.latch.workerPid, payloadType: s.codecs.audio.payloadType, rtpParameters, signal: s.signal });
     made.then(
       async (producer) => {
+        // Made while the call ended (see LegConsumer.consume): nothing else would close it.
+        if (this.transport.closed) return producer.close();
         const previous = s.current;
         s.current = producer;
         for (const listener of s.listeners) await listener(producer);

@@ -448,6 +448,46 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     await mediaBecomesEmpty();
   });
 
+  it('a browser (WebRTC) caller: early media in a 183 with Herald\'s WebRTC answer, the 200 keeps its ICE and DTLS; a re-INVITE with new ICE credentials (ICE restart) gets new ones on the same port', async () => {
+    const callee = await SipDialogPeer.open();
+    const caller = await SipDialogPeer.open();
+    closers.push(() => callee.close(), () => caller.close());
+    const offer = readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'sdp', 'chromium-156-webrtc-offer.sdp'), 'utf8').replace(/\r?\n/g, '\r\n');
+    twiml = `<Response><Dial><Sip>sip:device@127.0.0.1:${callee.port}</Sip></Dial></Response>`;
+    caller.invite(herald.listeners.udp!.port, NUMBER, offer);
+    const inv = await callee.nextRequest('INVITE');
+    callee.respond(inv.raw, inv.from, 183, 'Session Progress', audioSdp(40000, ['0 PCMU/8000']));
+    const early = parseSdp((await caller.nextResponse(183)).body.toString());
+    expect(early.media[0]!.protocol).to.equal('UDP/TLS/RTP/SAVPF');
+    expect(early.media[0]!.setup).to.equal('passive');
+    callee.respond(inv.raw, inv.from, 200, 'OK', audioSdp(40000, ['0 PCMU/8000']));
+    const ok = await caller.finalResponse('INVITE');
+    expect(ok.status).to.equal(200);
+    caller.ack(ok);
+    await callee.nextRequest('ACK');
+    const answer = parseSdp(ok.body.toString());
+    const ice = (sdp: typeof answer) => [sdp.media[0]!.iceUfrag, sdp.media[0]!.icePwd, sdp.media[0]!.fingerprint?.hash, sdp.media[0]!.port];
+    expect(ice(answer), 'the 200 names the transport the 183 did').to.deep.equal(ice(early));
+
+    // Hold with an ICE restart (new ufrag/pwd, as Chromium writes after a network change).
+    caller.inDialog('INVITE', offer.replace('a=ice-ufrag:/11K', 'a=ice-ufrag:r3st').replace('a=ice-pwd:kgf0E3iegl0vH91AVunQhG2P', 'a=ice-pwd:restartedrestartedrestart').replace('a=sendrecv', 'a=sendonly'));
+    const re = await callee.nextRequest('INVITE');
+    expect(parseSdp(re.request.body.toString()).media[0]!.direction).to.equal('sendonly');
+    callee.respond(re.raw, re.from, 200, 'OK', audioSdp(40000, ['0 PCMU/8000'], 'recvonly'));
+    const reOk = await caller.finalResponse('INVITE');
+    expect(reOk.status).to.equal(200);
+    caller.ack(reOk);
+    const restarted = parseSdp(reOk.body.toString());
+    expect(restarted.media[0]!.direction).to.equal('recvonly');
+    expect(restarted.media[0]!.iceUfrag, 'new ICE credentials').to.not.equal(answer.media[0]!.iceUfrag);
+    expect(restarted.media[0]!.fingerprint?.hash, 'the same DTLS session').to.equal(answer.media[0]!.fingerprint?.hash);
+    expect(restarted.media[0]!.port, 'the same port').to.equal(answer.media[0]!.port);
+    caller.inDialog('BYE');
+    const bye = await callee.nextRequest('BYE');
+    callee.respond(bye.raw, bye.from, 200, 'OK');
+    await mediaBecomesEmpty();
+  });
+
   it('a browser (WebRTC) offer without a DTLS fingerprint gets 488 and leaves nothing behind', async () => {
     const caller = await SipDialogPeer.open();
     closers.push(() => caller.close());

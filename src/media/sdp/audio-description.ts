@@ -39,6 +39,8 @@ export interface MediaLine {
   port: number;
   protocol: string;
   formats: string;
+  /** Its a=mid, which a rejected line keeps (JSEP: a browser matches the answer's m= lines by mid). */
+  mid?: string;
 }
 
 export interface WebRtcParameters {
@@ -111,7 +113,7 @@ export function parseAudioDescription(body: Buffer | string): AudioDescription {
   }
   const media = session.media ?? [];
   // sdp-transform gives a one-format m= line's format as a number.
-  const lines: MediaLine[] = media.map((m) => ({ type: m.type, port: m.port, protocol: m.protocol, formats: String(m.payloads ?? '') }));
+  const lines: MediaLine[] = media.map((m) => ({ type: m.type, port: m.port, protocol: m.protocol, formats: String(m.payloads ?? ''), ...(m.mid !== undefined ? { mid: String(m.mid) } : {}) }));
   const audioIndex = media.findIndex((m) => m.type === 'audio' && m.port !== 0);
   const audio = media[audioIndex];
   if (audio === undefined) throw new SdpError('the SDP has no audio stream (no m=audio line with a port)');

@@ -44,7 +44,7 @@ export function writeAudioDescription(origin: SdpOrigin, local: LocalAudio): Buf
     local.mirror === undefined
       ? [audio]
       : local.mirror.lines.map((line, i) =>
-          i === local.mirror!.audioIndex ? audio : { type: line.type, port: 0, protocol: line.protocol, payloads: line.formats, rtp: [], fmtp: [] },
+          i === local.mirror!.audioIndex ? audio : { type: line.type, port: 0, protocol: line.protocol, payloads: line.formats, rtp: [], fmtp: [], ...(line.mid !== undefined ? { mid: line.mid } : {}) },
         );
   const session: SessionDescription = {
     version: 0,

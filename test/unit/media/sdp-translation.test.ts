@@ -175,6 +175,15 @@ describe('SDP translation (src/media/sdp)', () => {
       ]);
     });
 
+    it('a rejected m= line keeps its a=mid (a browser matches the answer\'s lines by mid)', () => {
+      const offer = parseAudioDescription(
+        'v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\na=group:BUNDLE a v\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:a\r\na=rtpmap:111 opus/48000/2\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:v\r\na=rtpmap:96 VP8/90000\r\n',
+      );
+      const body = writeAudioDescription(new SdpOrigin(), { ...local, mirror: { lines: offer.lines, audioIndex: offer.audioIndex } }).toString();
+      const video = parse(body).media[1]!;
+      expect([video.type, video.port, video.mid]).to.deep.equal(['video', 0, 'v']);
+    });
+
     it('the o= version goes up by one when the description changes and stays when it does not (RFC 3264 §8)', () => {
       const origin = new SdpOrigin();
       const version = (direction: 'sendrecv' | 'sendonly') => parse(writeAudioDescription(origin, { ...local, direction }).toString()).origin;
