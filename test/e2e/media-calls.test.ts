@@ -43,6 +43,11 @@ function audioOf(body: Buffer | string): { address: string; port: number; payloa
 }
 
 /** The SDP bodies in a sipp -trace_msg file, in order. */
+/** The WebRTC offer of Chromium 156 (test/fixtures/sdp), CRLF line ends as on the wire. */
+function chromiumOffer(): string {
+  return readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'sdp', 'chromium-156-webrtc-offer.sdp'), 'utf8').replace(/\r?\n/g, '\r\n');
+}
+
 function sdpInTrace(file: string): string[] {
   return readFileSync(file, 'utf8')
     .split(/-{10,}/)
@@ -65,6 +70,17 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
   const mediaBecomesEmpty = () => mediaBecomesEmptyOf(herald);
 
   const inRange = (port: number) => port >= RTP_MIN && port <= RTP_MAX;
+
+  /** A browser's call (the Chromium offer SIP.js sends) dialing a SIP device: both peers and the device's INVITE. */
+  async function browserCallsDevice() {
+    const callee = await SipDialogPeer.open();
+    const caller = await SipDialogPeer.open();
+    closers.push(() => callee.close(), () => caller.close());
+    const offer = chromiumOffer();
+    twiml = `<Response><Dial><Sip>sip:device@127.0.0.1:${callee.port}</Sip></Dial></Response>`;
+    caller.invite(herald.listeners.udp!.port, NUMBER, offer);
+    return { callee, caller, offer, inv: await callee.nextRequest('INVITE') };
+  }
 
   before(async () => {
     app = createServer((req, res) => {
@@ -413,13 +429,7 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
   });
 
   it('a browser (WebRTC) caller is anchored: the SIP callee gets Herald\'s RTP/AVP offer, the browser Herald\'s WebRTC answer (ICE-lite, DTLS passive, its mid, rtcp-mux)', async () => {
-    const callee = await SipDialogPeer.open();
-    const caller = await SipDialogPeer.open();
-    closers.push(() => callee.close(), () => caller.close());
-    const offer = readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'sdp', 'chromium-156-webrtc-offer.sdp'), 'utf8').replace(/\r?\n/g, '\r\n');
-    twiml = `<Response><Dial><Sip>sip:device@127.0.0.1:${callee.port}</Sip></Dial></Response>`;
-    caller.invite(herald.listeners.udp!.port, NUMBER, offer);
-    const inv = await callee.nextRequest('INVITE');
+    const { callee, caller, inv } = await browserCallsDevice();
     const forked = parseSdp(inv.request.body.toString()).media[0]!;
     expect(forked.protocol).to.equal('RTP/AVP');
     // The browser's carried codecs, in its numbering: opus 111, PCMU 0, PCMA 8.
@@ -449,13 +459,7 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
   });
 
   it('a browser (WebRTC) caller: early media in a 183 with Herald\'s WebRTC answer, the 200 keeps its ICE and DTLS; a re-INVITE with new ICE credentials (ICE restart) gets new ones on the same port', async () => {
-    const callee = await SipDialogPeer.open();
-    const caller = await SipDialogPeer.open();
-    closers.push(() => callee.close(), () => caller.close());
-    const offer = readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'sdp', 'chromium-156-webrtc-offer.sdp'), 'utf8').replace(/\r?\n/g, '\r\n');
-    twiml = `<Response><Dial><Sip>sip:device@127.0.0.1:${callee.port}</Sip></Dial></Response>`;
-    caller.invite(herald.listeners.udp!.port, NUMBER, offer);
-    const inv = await callee.nextRequest('INVITE');
+    const { callee, caller, offer, inv } = await browserCallsDevice();
     callee.respond(inv.raw, inv.from, 183, 'Session Progress', audioSdp(40000, ['0 PCMU/8000']));
     const early = parseSdp((await caller.nextResponse(183)).body.toString());
     expect(early.media[0]!.protocol).to.equal('UDP/TLS/RTP/SAVPF');
@@ -491,9 +495,7 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
   it('a browser (WebRTC) offer without a DTLS fingerprint gets 488 and leaves nothing behind', async () => {
     const caller = await SipDialogPeer.open();
     closers.push(() => caller.close());
-    const offer = readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'sdp', 'chromium-156-webrtc-offer.sdp'), 'utf8')
-      .replace(/^a=fingerprint:.*\r?\n/m, '')
-      .replace(/\r?\n/g, '\r\n');
+    const offer = chromiumOffer().replace(/^a=fingerprint:.*\r\n/m, '');
     twiml = '<Response><Hangup/></Response>';
     caller.invite(herald.listeners.udp!.port, NUMBER, offer);
     const final = await caller.finalResponse('INVITE');
@@ -626,7 +628,7 @@ describe('media: HERALD_RTP_PORTS exhausted', function () {
     })));
     const caller = await SipDialogPeer.open();
     try {
-      const offer = readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'sdp', 'chromium-156-webrtc-offer.sdp'), 'utf8').replace(/\r?\n/g, '\r\n');
+      const offer = chromiumOffer();
       caller.invite(herald.listeners.udp!.port, NUMBER, offer);
       const final = await caller.finalResponse('INVITE');
       expect(final.status).to.equal(503);
