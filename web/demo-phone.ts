@@ -26,6 +26,8 @@ interface AudioStats {
   packetsSent: number;
   /** Where the call's media goes: the remote candidate of the selected ICE pair (Herald's media port when anchored). */
   remote: { address: string; port: number; protocol: string } | null;
+  /** The codec of the audio received (`audio/opus`, `audio/PCMA`…), '' before any. */
+  codec: string;
 }
 
 interface StatsEntry {
@@ -39,6 +41,8 @@ interface StatsEntry {
   address?: string;
   port?: number;
   protocol?: string;
+  codecId?: string;
+  mimeType?: string;
 }
 
 const byId = <T extends HTMLElement>(id: string): T => {
@@ -177,7 +181,7 @@ function hangup(): void {
 
 async function stats(): Promise<AudioStats> {
   const sdh = session?.sessionDescriptionHandler as SessionDescriptionHandler | undefined;
-  const out: AudioStats = { packetsReceived: 0, packetsSent: 0, remote: null };
+  const out: AudioStats = { packetsReceived: 0, packetsSent: 0, remote: null, codec: '' };
   const pc = sdh?.peerConnection;
   if (pc === undefined) return out;
   const entries = new Map<string, StatsEntry>();
@@ -188,7 +192,10 @@ async function stats(): Promise<AudioStats> {
       if (candidate?.address !== undefined && candidate.port !== undefined) out.remote = { address: candidate.address, port: candidate.port, protocol: candidate.protocol ?? '' };
     }
     if (entry.kind !== 'audio') continue;
-    if (entry.type === 'inbound-rtp') out.packetsReceived += entry.packetsReceived ?? 0;
+    if (entry.type === 'inbound-rtp') {
+      out.packetsReceived += entry.packetsReceived ?? 0;
+      out.codec = entries.get(entry.codecId ?? '')?.mimeType ?? out.codec;
+    }
     if (entry.type === 'outbound-rtp') out.packetsSent += entry.packetsSent ?? 0;
   }
   return out;

@@ -15,7 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, packetsReceivedAbove, stateBecomes, statsOf } from '../helpers/demo-page-browser.js';
 import { freeTcpPort, freeUdpPort, udpPortBound } from '../helpers/free-port.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
-import { mediaBecomesEmpty } from '../helpers/node-media.js';
+import { mediaBecomesEmpty, nodeMedia } from '../helpers/node-media.js';
 import { startPeer, type PeerProcess } from '../helpers/peer-process.js';
 import { run } from '../helpers/run.js';
 import { RtpPeer, rtpPacket } from '../helpers/rtp-peer.js';
@@ -117,6 +117,8 @@ describe('media: browser (WebRTC) legs anchored in mediasoup', function () {
     // Herald never sends a leg its own audio: what the page receives went page → Herald → sipp → (echo) → Herald → page.
     const first = await packetsReceivedAbove(bob, 0);
     expect(await packetsReceivedAbove(bob, first + 50)).to.be.greaterThan(first + 50);
+    // sipp answered PCMA only: the browser was answered (and sends) PCMA, no transcoding.
+    expect((await statsOf(bob)).codec).to.equal('audio/PCMA');
     await sendsToHerald(bob);
     await bob.click('#hangup');
     await stateBecomes(bob, 'registered');
@@ -134,6 +136,7 @@ describe('media: browser (WebRTC) legs anchored in mediasoup', function () {
     await stateBecomes(alice, 'in-call');
     // g711a.pcap holds 236 packets of PCMA over 7 s: most of them reach the page.
     expect(await packetsReceivedAbove(alice, 100)).to.be.greaterThan(100);
+    expect((await statsOf(alice)).codec).to.equal('audio/PCMA');
     await sendsToHerald(alice);
     const r = await sipp;
     expect(r.code, r.stdout + r.stderr).to.equal(0);
@@ -214,6 +217,32 @@ describe('media: browser (WebRTC) legs anchored in mediasoup', function () {
     trunk.inDialog('BYE');
     expect((await trunk.finalResponse('BYE')).status).to.equal(200);
     await stateBecomes(dave, 'registered');
+    await mediaBecomesEmpty(herald);
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('forking to a browser and a SIP device: the device answers, the browser stops ringing and its WebRTC transport is closed at once', async () => {
+    const erin = await phone('identity=erin');
+    const device = await SipDialogPeer.open();
+    const trunk = await SipDialogPeer.open();
+    const rtp = await RtpPeer.open();
+    closers.push(() => device.close(), () => trunk.close(), () => rtp.close());
+    twiml = `<Response><Dial><Client>erin</Client><Sip>sip:device@127.0.0.1:${device.port}</Sip></Dial></Response>`;
+    trunk.invite(herald.listeners.udp!.port, NUMBER, audioSdp(rtp.port, ['8 PCMA/8000']));
+    const inv = await device.nextRequest('INVITE');
+    await stateBecomes(erin, 'ringing');
+    // The device is offered RTP/AVP, the browser (a WebSocket binding) WebRTC: one transport each, and the trunk's.
+    expect(parseSdp(inv.request.body.toString()).media[0]!.protocol).to.equal('RTP/AVP');
+    expect((await nodeMedia(herald)).transports).to.equal(3);
+    device.respond(inv.raw, inv.from, 200, 'OK', audioSdp(40000, ['8 PCMA/8000']));
+    const ok = await trunk.finalResponse('INVITE', 20_000);
+    expect(ok.status).to.equal(200);
+    trunk.ack(ok);
+    expect((await nodeMedia(herald)).transports, 'the browser fork\'s transport closed when the device won').to.equal(2);
+    await stateBecomes(erin, 'registered');
+    trunk.inDialog('BYE');
+    const bye = await device.nextRequest('BYE');
+    device.respond(bye.raw, bye.from, 200, 'OK');
     await mediaBecomesEmpty(herald);
     expect(errors).to.deep.equal([]);
   });

@@ -10,6 +10,8 @@ export interface AudioStats {
   packetsSent: number;
   /** The selected ICE pair's remote candidate: where the page's media goes. */
   remote: { address: string; port: number; protocol: string } | null;
+  /** The codec of the audio received (`audio/opus`, `audio/PCMA`…). */
+  codec: string;
 }
 
 /** What the page functions below use of the browser's globals (this project's TypeScript has no DOM lib). */
