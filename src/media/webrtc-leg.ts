@@ -9,9 +9,10 @@
  * is unsignaled (the Consumer's SSRC is only known once the other side
  * produces): a browser plays the one unsignaled audio SSRC of an m= line.
  *
- * DTLS roles: Herald is always the DTLS server. It offers `actpass` (a
- * browser answers `active`) and answers a browser's `actpass` with `passive`;
- * the browser connects. A peer that answers `passive` makes Herald the client.
+ * DTLS roles: Herald is the DTLS server. Its first offer says `actpass` (a
+ * browser answers `active`), its answer to a browser's `actpass` says
+ * `passive`; the browser connects. A peer that answers `passive` makes
+ * Herald the client. Later offers and answers state the role kept.
  */
 import type { types as ms } from 'mediasoup';
 import { LegConsumer } from './leg-consumer.js';
@@ -72,7 +73,8 @@ export class WebRtcLeg implements MediaLeg {
     if (first === undefined) throw new Error('the WebRTC transport has no ICE candidate');
     const fingerprints = this.transport.dtlsParameters.fingerprints;
     const fingerprint = fingerprints.find((f) => f.algorithm === 'sha-256') ?? fingerprints[0]!;
-    const setup = mirror === undefined ? 'actpass' : this.dtlsRole === 'client' ? 'active' : 'passive';
+    // JSEP (RFC 8829 §5.2.1, §5.2.2, §5.3.1): actpass in the first offer; once negotiated, every offer and answer states the role kept.
+    const setup = this.dtlsRole === null ? (mirror === undefined ? 'actpass' : 'passive') : this.dtlsRole === 'server' ? 'passive' : 'active';
     return writeAudioDescription(this.origin, {
       // JSEP puts the default candidate's address in c= and m= (RFC 8829 §5.2.1).
       address: first.address,

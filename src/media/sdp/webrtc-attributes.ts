@@ -13,11 +13,7 @@ export interface LocalWebRtc {
   ice: ms.IceParameters;
   candidates: readonly ms.IceCandidate[];
   fingerprint: ms.DtlsFingerprint;
-  /**
-   * `actpass` in an offer (the browser then answers `active`), `passive` in
-   * an answer (Herald the DTLS server), `active` only after a peer answered
-   * Herald's offer with `passive`.
-   */
+  /** `actpass` in a first offer, else Herald's DTLS role: `passive` (server, as a rule) or `active`. */
   setup: 'actpass' | 'passive' | 'active';
   mid: string;
 }
