@@ -270,9 +270,15 @@ export class CallMedia {
     return this.answerForCaller(early);
   }
 
-  /** A fork answers in the profile it was offered (a browser's UDP/TLS/RTP/SAVPF, else RTP/AVP). */
+  /**
+   * A fork answers in the profile it was offered (a browser's
+   * UDP/TLS/RTP/SAVPF, else RTP/AVP), a browser with its DTLS fingerprint:
+   * checked before the fork can win, so that a bad answer fails that fork
+   * only and the dial goes on.
+   */
   private sameProfile(fork: ForkMedia, answer: AudioDescription): void {
     if (answer.profile !== fork.leg.profile) throw new SdpError(`the callee answered ${answer.protocol} to an offer of ${fork.leg.profile === 'webrtc' ? 'UDP/TLS/RTP/SAVPF' : 'RTP/AVP'}`);
+    if (answer.profile === 'webrtc' && answer.webrtc?.fingerprint == null) throw new SdpError('the callee answered WebRTC without a=fingerprint (DTLS-SRTP needs it)');
   }
 
   /**

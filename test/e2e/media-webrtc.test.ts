@@ -20,7 +20,8 @@ import { startPeer, type PeerProcess } from '../helpers/peer-process.js';
 import { run } from '../helpers/run.js';
 import { RtpPeer, rtpPacket } from '../helpers/rtp-peer.js';
 import { audioSdp, SipDialogPeer } from '../helpers/sip-dialog-peer.js';
-import { ACCOUNT, accountYaml, NUMBER } from '../helpers/test-account.js';
+import { registerPhone, startPhone } from '../helpers/sipjs-phone.js';
+import { ACCOUNT, accountYaml, clientToken, NUMBER } from '../helpers/test-account.js';
 
 const FIXTURES = resolve(import.meta.dirname, '..', 'fixtures', 'sipp');
 const RTP_MIN = 47300;
@@ -245,5 +246,31 @@ describe('media: browser (WebRTC) legs anchored in mediasoup', function () {
     device.respond(bye.raw, bye.from, 200, 'OK');
     await mediaBecomesEmpty(herald);
     expect(errors).to.deep.equal([]);
+  });
+
+  it('a WebSocket client that answers Herald\'s WebRTC offer with plain RTP: that fork fails with 488 (ACK, BYE), the dial fails, nothing stays', async () => {
+    const phone = await startPhone({ identity: 'frank', wsUrl: `ws://127.0.0.1:${herald.listeners.ws!.port}`, sdpPort: 40000 });
+    closers.push(() => void phone.stop());
+    expect(await registerPhone(phone, clientToken('frank'))).to.equal(200);
+    twiml = '<Response><Dial><Client>frank</Client></Dial></Response>';
+    const trunk = await SipDialogPeer.open();
+    closers.push(() => trunk.close());
+    trunk.invite(herald.listeners.udp!.port, NUMBER, audioSdp(40002, ['8 PCMA/8000']));
+    const { invitation } = await phone.nextCall();
+    // Over a WebSocket the device is a browser to Herald: it is offered WebRTC, whatever the caller speaks.
+    const offered = parseSdp(invitation.request.body);
+    expect(offered.media[0]!.protocol).to.equal('UDP/TLS/RTP/SAVPF');
+    expect(offered.media[0]!.setup).to.equal('actpass');
+    const { SessionState } = await import('sip.js');
+    const ended = new Promise<void>((r) => invitation.stateChange.addListener((state) => state === SessionState.Terminated && r()));
+    await invitation.accept();
+    await ended;
+    const final = await trunk.finalResponse('INVITE', 20_000);
+    expect(final.status).to.be.within(400, 699);
+    trunk.ack(final);
+    // Refused as that fork's answer, before it could win (the dial would have gone on to any other fork).
+    const refused = herald.logs.find((l) => l.msg === 'dialed leg answered with media that cannot be bridged: 488');
+    expect(String(refused?.reason)).to.match(/answered RTP\/AVP to an offer of UDP\/TLS\/RTP\/SAVPF/);
+    await mediaBecomesEmpty(herald);
   });
 });
