@@ -166,7 +166,7 @@ export class HeraldServer {
       serverTransactions: () => this.transactions.serverTransactionCount(),
       clientTransactions: () => this.transactions.clientTransactionCount(),
     });
-    this.metrics.observeMedia(() => this.media?.counts() ?? NO_MEDIA);
+    this.metrics.observeMedia(() => this.media?.counts() ?? NO_MEDIA, () => this.media?.unknownSsrcs.candidatesTried ?? 0);
     this.router = new RequestRouter(log, { rejected: (status) => this.metrics.sipRejected.inc({ status }) });
     // Requests routed through this node's relay (cluster routing) are forwarded before the router sees them.
     this.transactions = new TransactionLayer(

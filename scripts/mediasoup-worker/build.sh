@@ -35,6 +35,9 @@ WORKER_DIR="$tmp/worker"
 # unordered_dense -> std:: shims, + the DtlsTransport BIO fix). Without the
 # .wrap files meson cannot fall back to downloading anything.
 python3 "$HERE/use-system-deps.py" "$WORKER_DIR"
+# Herald's own changes (the transport in unknown-SSRC warnings, telephone-event
+# forwarded, the patch-level marker): see herald-patches.py.
+python3 "$HERE/herald-patches.py" "$WORKER_DIR"
 rm -f "$WORKER_DIR"/subprojects/*.wrap
 
 cd "$WORKER_DIR"
@@ -51,6 +54,10 @@ status=0
 env -i "$WORKER_DIR/out/build/mediasoup-worker" >/dev/null 2>&1 || status=$?
 if [ "$status" -ne 41 ]; then
   echo "build.sh: the built mediasoup-worker does not run (exit $status, expected 41)" >&2
+  exit 1
+fi
+if ! grep -q "herald-worker-patches:" "$WORKER_DIR/out/build/mediasoup-worker"; then
+  echo "build.sh: the built mediasoup-worker lacks Herald's patch marker" >&2
   exit 1
 fi
 

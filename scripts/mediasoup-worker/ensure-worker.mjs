@@ -11,11 +11,13 @@
  * package.json denies that script ("allowScripts": {"mediasoup": false}) and
  * this one does instead, in order:
  *
- *  1. the binary is already in place and runs: nothing to do;
- *  2. the cache has one for this mediasoup version and it runs: copy it in
- *     (seconds). The cache lives outside the clone, keyed by version, so fresh
- *     clones and CI on the same machine reuse one 7-minute build:
- *       ${HERALD_MEDIASOUP_CACHE:-${XDG_CACHE_HOME:-~/.cache}/herald/mediasoup-worker}/<version>/mediasoup-worker
+ *  1. the binary is already in place, runs and carries Herald's patches
+ *     (herald-patches.py; its marker `herald-worker-patches:N` is in the
+ *     binary): nothing to do;
+ *  2. the cache has one for this mediasoup version and patch level and it
+ *     runs: copy it in (seconds). The cache lives outside the clone, keyed by
+ *     both, so fresh clones and CI on the same machine reuse one 7-minute build:
+ *       ${HERALD_MEDIASOUP_CACHE:-${XDG_CACHE_HOME:-~/.cache}/herald/mediasoup-worker}/<version>-herald<N>/mediasoup-worker
  *     A copy, not a symlink or MEDIASOUP_WORKER_BIN: `npm start` and the tests
  *     find it without any environment, and it survives a cleaned cache;
  *  3. otherwise build it (build.sh, from Debian bookworm packages only) into
@@ -60,6 +62,14 @@ function runs(bin) {
   return r.status === 41;
 }
 
+/** Herald's worker patch level: herald-patches.py's PATCH_LEVEL (raise both together). */
+const PATCH_LEVEL = 1;
+
+/** A worker that runs and was built with this patch level (its marker string is in the binary). */
+function runsPatched(bin) {
+  return runs(bin) && readFileSync(bin).includes(`herald-worker-patches:${PATCH_LEVEL}\0`);
+}
+
 function mediasoupDir() {
   try {
     // node/lib/index.js is mediasoup's entry point; the package is two folders up.
@@ -96,7 +106,7 @@ if (process.env.MEDIASOUP_WORKER_BIN && process.env.MEDIASOUP_WORKER_BIN !== 'sk
   say(`MEDIASOUP_WORKER_BIN is set; mediasoup will run ${process.env.MEDIASOUP_WORKER_BIN}`);
   process.exit(0);
 }
-if (runs(target)) {
+if (runsPatched(target)) {
   say(`mediasoup ${version}: worker present (${target})`);
   process.exit(0);
 }
@@ -104,8 +114,8 @@ if (runs(target)) {
 const cacheRoot =
   process.env.HERALD_MEDIASOUP_CACHE ||
   join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'herald', 'mediasoup-worker');
-const cached = join(cacheRoot, version, 'mediasoup-worker');
-if (runs(cached)) {
+const cached = join(cacheRoot, `${version}-herald${PATCH_LEVEL}`, 'mediasoup-worker');
+if (runsPatched(cached)) {
   placeCopy(cached, target);
   say(`mediasoup ${version}: worker copied from the cache (${cached})`);
   process.exit(0);
@@ -159,7 +169,7 @@ if (missing.length > 0) {
 say(`mediasoup ${version}: building the worker from Debian packages (about 7 minutes on 2 cores; cached in ${dirname(cached)})`);
 const started = Date.now();
 const build = spawnSync('bash', [join(HERE, 'build.sh'), msDir, cached], { stdio: ['ignore', 'inherit', 'inherit'] });
-if (build.status !== 0 || !runs(cached)) {
+if (build.status !== 0 || !runsPatched(cached)) {
   const lines = [
     `mediasoup ${version}: building the worker failed (exit ${build.status ?? build.signal}); media (HERALD_MEDIA=on) is unavailable.`,
     `Retry with: ${manual}`,

@@ -88,12 +88,22 @@ export class Metrics {
   /**
    * Live media resources (src/media), read from the engine at each scrape:
    * herald_media_workers, _routers, _transports, _producers, _consumers. All 0
-   * with HERALD_MEDIA=off or while media is unavailable.
+   * with HERALD_MEDIA=off or while media is unavailable. And the SSRC latch's
+   * candidates, a counter.
    */
-  observeMedia(counts: () => MediaCounts): void {
+  observeMedia(counts: () => MediaCounts, ssrcCandidates: () => number): void {
     const kinds = ['workers', 'routers', 'transports', 'producers', 'consumers'] as const;
     for (const kind of kinds) {
       new Gauge({ name: `herald_media_${kind}`, help: `Live mediasoup ${kind}`, registers: [this.registry], collect() { this.set(counts()[kind]); } });
     }
+    new Counter({
+      name: 'herald_media_ssrc_candidates_total',
+      help: 'Producers tried to learn a plain RTP peer\'s SSRC (src/media/ssrc-latch.ts): about one per leg; far more means reports reach legs they are not for',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(ssrcCandidates());
+      },
+    });
   }
 }

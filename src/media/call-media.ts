@@ -27,7 +27,7 @@ import type { MediaEngine } from './media-engine.js';
 import type { MediaLeg } from './media-leg.js';
 import { PlainRtpLeg } from './plain-rtp-leg.js';
 import { parseAudioDescription, type AudioDescription, type MediaProfile, type SdpCodec } from './sdp/audio-description.js';
-import { asNumberedBy, bridgeCodecs, carriedCodecs, routerCodecsFor, sameCodec, type BridgeCodecs } from './sdp/codec-match.js';
+import { asNumberedBy, bridgeCodecs, bridgeSdpCodecs, carriedCodecs, isTelephoneEvent, keptBy, routerCodecsFor, sameCodec, type BridgeCodecs } from './sdp/codec-match.js';
 import { SdpError } from './sdp/sdp-error.js';
 import { playPrompt, promptLaw } from './prompt/prompt-player.js';
 import { WebRtcLeg } from './webrtc-leg.js';
@@ -97,7 +97,8 @@ export class CallMedia {
    */
   static async open(engine: MediaEngine, offer: Buffer, caller: PeerAddresses, callSid: string, log: Log): Promise<CallMedia> {
     const description = parseAudioDescription(offer);
-    const carried = carriedCodecs(description.codecs);
+    // An unpatched worker drops telephone-event: then it is not offered on (peers fall back to SIP INFO or in-band DTMF).
+    const carried = carriedCodecs(engine.carriesTelephoneEvent ? description.codecs : description.codecs.filter((c) => !isTelephoneEvent(c)));
     const router = await engine.createRouter({ callSid }, routerCodecsFor(carried));
     try {
       const leg =
@@ -204,7 +205,7 @@ export class CallMedia {
     const fork: ForkMedia = { leg, answer: null };
     this.forks.add(fork);
     // A caller answered for prompts already has its codec: the forks are offered that one.
-    const offered = this.promptCodecs !== null ? [this.promptCodecs.audio] : this.carried;
+    const offered = this.promptCodecs !== null ? bridgeSdpCodecs(this.promptCodecs) : this.carried;
     return { fork, offer: leg.describe(offered, this.callerOffer.direction, this.callerOffer.ptime) };
   }
 
@@ -290,7 +291,7 @@ export class CallMedia {
     const fixed = this.callerSends;
     if (fixed === null) return bridgeCodecs(this.carried, answer.codecs);
     if (!answer.codecs.some((c) => sameCodec(c, fixed.audio))) throw new SdpError(`the caller already sends ${fixed.audio.name}/${fixed.audio.clockRate} (early media); this answer does not take it`);
-    return fixed;
+    return keptBy(fixed, answer.codecs);
   }
 
   /** A bridged fork sends to its answer's address; each side's audio goes to the other once it flows. */
@@ -307,8 +308,8 @@ export class CallMedia {
 
   /** Herald's answer to the caller's offer for a bridged fork (its offer, for a caller that sent none). */
   private answerForCaller(b: Bridged): Buffer {
-    if (this.lateOffer) return this.caller.describe([b.codecs.audio], b.remote.direction, b.remote.ptime);
-    return this.caller.describe([b.codecs.audio], b.remote.direction, b.remote.ptime, { lines: this.callerOffer.lines, audioIndex: this.callerOffer.audioIndex });
+    if (this.lateOffer) return this.caller.describe(bridgeSdpCodecs(b.codecs), b.remote.direction, b.remote.ptime);
+    return this.caller.describe(bridgeSdpCodecs(b.codecs), b.remote.direction, b.remote.ptime, { lines: this.callerOffer.lines, audioIndex: this.callerOffer.audioIndex });
   }
 
   /** `from`'s audio to `to`, once `from`'s first packets have made its Producer (and again if it restarts under a new SSRC). */
@@ -337,11 +338,13 @@ export class CallMedia {
     if (this.promptCodecs === null) {
       const audio = this.carried.find((c) => promptLaw(c.name) !== null && c.channels === 1);
       if (audio === undefined) return null;
-      this.promptCodecs = { audio };
+      // The caller's telephone-event goes with it, so that a later dial's callee can be sent its DTMF.
+      const dtmf = this.carried.find((c) => isTelephoneEvent(c) && c.clockRate === audio.clockRate);
+      this.promptCodecs = dtmf === undefined ? { audio } : { audio, dtmf };
       // Answered with this codec, the caller sends it: a later dial's callee must take it (no transcoding).
       this.callerSends = this.promptCodecs;
     }
-    return this.caller.describe([this.promptCodecs.audio], 'sendrecv', this.callerOffer.ptime, { lines: this.callerOffer.lines, audioIndex: this.callerOffer.audioIndex });
+    return this.caller.describe(bridgeSdpCodecs(this.promptCodecs), 'sendrecv', this.callerOffer.ptime, { lines: this.callerOffer.lines, audioIndex: this.callerOffer.audioIndex });
   }
 
   /** Plays a prompt to the caller (answered by answerForPrompts); resolves when it was played `loop` times, or at once when the call ends. */
@@ -431,7 +434,7 @@ export class CallMedia {
 
   private codecsFor(side: CallSide): SdpCodec[] {
     const bridged = this.requireBridged();
-    return [asNumberedBy(bridged.codecs, side === 'a' ? this.callerOffer.codecs : bridged.remote.codecs).audio];
+    return bridgeSdpCodecs(asNumberedBy(bridged.codecs, side === 'a' ? this.callerOffer.codecs : bridged.remote.codecs));
   }
 
   /** mediasoup's Producers keep their codec: a re-offer must still carry the bridge's (a change of codec is a 488 here). */

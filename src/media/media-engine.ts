@@ -23,7 +23,7 @@ import { CALL_MEDIA_CODECS } from './codecs.js';
 import { MediaResourceTracker, NO_MEDIA, type MediaCounts } from './media-counts.js';
 import { UnknownSsrcReports } from './ssrc-latch.js';
 import { WebRtcServers } from './webrtc-servers.js';
-import { BUILD_WORKER_COMMAND, checkWorkerBinary } from './worker-binary.js';
+import { BUILD_WORKER_COMMAND, checkWorkerBinary, hasHeraldPatches } from './worker-binary.js';
 import { WorkerPool, type CreateWorker, type WorkerPoolEvents } from './worker-pool.js';
 
 export type MediaStatus = 'off' | 'starting' | 'running' | 'unavailable' | 'closed';
@@ -65,6 +65,8 @@ export class MediaEngine extends EventEmitter<WorkerPoolEvents> {
   private readonly log: Log;
   /** Packets that reached a transport with no Producer for their SSRC (ssrc-latch.ts). */
   readonly unknownSsrcs = new UnknownSsrcReports();
+  /** The worker forwards RFC 4733 telephone-event (Herald's worker patch); known once running. */
+  carriesTelephoneEvent = false;
   private starting: Promise<MediaStatus> | null = null;
   /** Browser legs share one UDP port per worker (webrtc-servers.ts says why not TCP). */
   private readonly webRtcServers = new WebRtcServers(() => [this.listenInfo('udp')]);
@@ -100,6 +102,10 @@ export class MediaEngine extends EventEmitter<WorkerPoolEvents> {
     const bin = this.options.workerBin ?? mediasoup.workerBin;
     const binary = checkWorkerBinary(bin);
     if (!binary.ok) return this.unavailable(`no mediasoup worker binary: ${binary.problem}`);
+    this.carriesTelephoneEvent = hasHeraldPatches(bin);
+    if (!this.carriesTelephoneEvent) {
+      this.log.warn({ workerBin: bin }, `the mediasoup worker was built without Herald's patches: no RFC 4733 telephone-event (DTMF by SIP INFO or in the audio), slower SSRC learning when many calls start at once; ${BUILD_WORKER_COMMAND} builds a patched one`);
+    }
     const log = this.log;
     const unknownSsrcs = this.unknownSsrcs;
     // Worker warnings and errors come through mediasoup's logger; without this they only reach DEBUG=mediasoup*.
@@ -152,7 +158,7 @@ export class MediaEngine extends EventEmitter<WorkerPoolEvents> {
    * Herald carries; a call passes the caller's (sdp/codec-match.ts
    * routerCodecsFor), so that payload types follow the caller's numbering.
    */
-  async createRouter(appData: ms.AppData = {}, mediaCodecs: ms.RouterRtpCodecCapability[] = CALL_MEDIA_CODECS): Promise<ms.Router> {
+  async createRouter(appData: ms.AppData = {}, mediaCodecs: ms.RouterRtpCodecCapability[] = this.carriesTelephoneEvent ? CALL_MEDIA_CODECS : CALL_MEDIA_CODECS.filter((c) => c.mimeType !== 'audio/telephone-event')): Promise<ms.Router> {
     if (this.pool === null) throw new MediaUnavailableError(`media is ${this.state}${this.reason ? `: ${this.reason}` : ''}`);
     const { router, worker } = await this.pool.createRouter({ mediaCodecs, appData });
     this.routerWorkers.set(router, worker);

@@ -9,17 +9,18 @@
  * and may change it, so Herald learns it from the traffic: a packet that
  * reaches a transport with no Producer for its SSRC makes the worker log
  * `no suitable Producer for received RTP packet [ssrc:N, payloadType:P]`
- * (tag `rtp`, enabled for Herald's workers). The engine turns those lines
- * into reports; a leg waiting for its SSRC tries each reported SSRC of its
- * worker and payload type as a Producer on its own transport and keeps the
- * one that really receives packets (its first `rtp` trace event).
+ * (tag `rtp`, enabled for Herald's workers). Herald's worker build
+ * (scripts/mediasoup-worker/herald-patches.py) adds the transport's id to
+ * that line, so the engine hands each report to the legs of that transport
+ * only; the leg tries the reported SSRC of its payload type as a Producer and
+ * keeps it once it really receives packets (its first `rtp` trace event).
  *
- * Why the try: the report does not say which transport the packet reached.
- * Trying is safe, because SSRCs are matched per transport: a Producer made
- * for another transport's SSRC receives nothing and is closed, so audio can
- * never cross between calls.
+ * A worker built without the patch (MEDIASOUP_WORKER_BIN) says no transport:
+ * then every waiting leg of the worker tries every reported SSRC. That is
+ * still safe, because SSRCs are matched per transport (a Producer made for
+ * another transport's SSRC receives nothing and is closed, so audio never
+ * crosses between calls), but quadratic when many calls start at once.
  */
-import { EventEmitter } from 'node:events';
 import type { types as ms } from 'mediasoup';
 
 /** One packet the worker could not give to a Producer. */
@@ -27,23 +28,42 @@ export interface UnknownSsrc {
   pid: number;
   ssrc: number;
   payloadType: number;
+  /** The transport it reached; null from a worker without Herald's patch. */
+  transportId: string | null;
 }
 
-const REPORT = /^\[pid:(\d+)\] RTC::Transport::ReceiveRtpPacket\(\) \| no suitable Producer for received RTP packet \[ssrc:(\d+), payloadType:(\d+)\]/;
+type ReportListener = (report: UnknownSsrc) => void;
 
-/** The worker logs' unknown-SSRC lines, as events. */
-export class UnknownSsrcReports extends EventEmitter<{ report: [UnknownSsrc] }> {
-  constructor() {
-    super();
-    // One listener per leg waiting for its first packet.
-    this.setMaxListeners(0);
+const REPORT = /^\[pid:(\d+)\] RTC::Transport::ReceiveRtpPacket\(\) \| no suitable Producer for received RTP packet \[ssrc:(\d+), payloadType:(\d+)(?:, transportId:([^\]]+))?\]/;
+
+/** The worker logs' unknown-SSRC lines, handed to the legs of the transport they name. */
+export class UnknownSsrcReports {
+  private readonly byTransport = new Map<string, Set<ReportListener>>();
+  /** Producers made to try a reported SSRC, since the start (`herald_media_ssrc_candidates_total`): about one per leg when reports name their transport. */
+  candidatesTried = 0;
+
+  /** Calls `listener` with the reports of `transportId` (and with every report that names no transport); returns the way to stop. */
+  watch(transportId: string, listener: ReportListener): () => void {
+    let listeners = this.byTransport.get(transportId);
+    if (listeners === undefined) this.byTransport.set(transportId, (listeners = new Set()));
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.byTransport.get(transportId) === listeners) this.byTransport.delete(transportId);
+    };
   }
 
   /** A mediasoup warning line: true (and a report) when it is an unknown SSRC, which is expected and not worth a warning. */
   take(text: string): boolean {
     const m = REPORT.exec(text);
     if (m === null) return false;
-    this.emit('report', { pid: Number(m[1]), ssrc: Number(m[2]), payloadType: Number(m[3]) });
+    const report: UnknownSsrc = { pid: Number(m[1]), ssrc: Number(m[2]), payloadType: Number(m[3]), transportId: m[4] ?? null };
+    if (report.transportId !== null) {
+      const listeners = this.byTransport.get(report.transportId);
+      if (listeners !== undefined) for (const listener of [...listeners]) listener(report);
+    } else {
+      for (const listeners of [...this.byTransport.values()]) for (const listener of [...listeners]) listener(report);
+    }
     return true;
   }
 }
@@ -73,7 +93,7 @@ export function latchProducer(o: LatchOptions): Promise<ms.Producer> {
     const finish = (winner: ms.Producer | null, err?: unknown) => {
       if (done) return;
       done = true;
-      o.reports.off('report', onReport);
+      stopWatching();
       o.signal.removeEventListener('abort', onAbort);
       for (const c of candidates) if (c !== winner && !c.closed) c.close();
       if (winner !== null) {
@@ -89,6 +109,7 @@ export function latchProducer(o: LatchOptions): Promise<ms.Producer> {
       void tryCandidate(r.ssrc);
     };
     const tryCandidate = async (ssrc: number) => {
+      o.reports.candidatesTried++;
       let producer: ms.Producer;
       try {
         producer = await o.transport.produce({ kind: 'audio', rtpParameters: { ...o.rtpParameters, encodings: [{ ssrc }] } });
@@ -101,8 +122,9 @@ export function latchProducer(o: LatchOptions): Promise<ms.Producer> {
       producer.once('trace', () => finish(producer));
       await producer.enableTraceEvent(['rtp']).catch(() => undefined);
     };
+    let stopWatching = () => {};
     if (o.signal.aborted) return onAbort();
     o.signal.addEventListener('abort', onAbort);
-    o.reports.on('report', onReport);
+    stopWatching = o.reports.watch(o.transport.id, onReport);
   });
 }

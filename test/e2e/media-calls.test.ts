@@ -134,8 +134,8 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     expect(herald200.address).to.equal('127.0.0.1');
     expect(inRange(herald200.port), `answer port ${herald200.port} in HERALD_RTP_PORTS`).to.equal(true);
     expect(herald200.port).to.not.equal(uasMediaPort);
-    // telephone-event is not negotiated: mediasoup would drop it (src/media/codecs.ts).
-    expect(herald200.payloads).to.deep.equal([8]);
+    // Both legs take telephone-event at 8 kHz: it is bridged with PCMA (media-dtmf.test.ts sends digits through).
+    expect(herald200.payloads).to.deep.equal([8, 101]);
 
     // 50 packets of PCMA, 20 ms apart, each naming itself: coming back with those payloads from Herald's port,
     // they went caller → Herald → sipp → (echo) → Herald → caller (Herald never loops a leg's audio back to it).
@@ -160,7 +160,7 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     expect(seen.address).to.equal('127.0.0.1');
     expect(inRange(seen.port)).to.equal(true);
     expect(seen.port).to.not.equal(rtp.port);
-    expect(seen.payloads).to.deep.equal([8]);
+    expect(seen.payloads).to.deep.equal([8, 101]);
     await mediaBecomesEmpty();
     await callsInUseBecomes(herald, 0);
   });
@@ -178,7 +178,7 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     const offer = audioOf(invite.body);
     expect(offer.address).to.equal('127.0.0.1');
     expect(inRange(offer.port), `offer port ${offer.port} in HERALD_RTP_PORTS`).to.equal(true);
-    expect(offer.payloads).to.deep.equal([8]);
+    expect(offer.payloads).to.deep.equal([8, 101]);
     callee.respond(raw, from, 200, 'OK', audioSdp(rtp.port, ['8 PCMA/8000', '101 telephone-event/8000']));
     await callee.nextRequest('ACK');
 

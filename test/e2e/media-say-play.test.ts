@@ -18,6 +18,7 @@ import { RtpPeer, rtpPacket, type RtpReceived } from '../helpers/rtp-peer.js';
 import { audioSdp, SipDialogPeer } from '../helpers/sip-dialog-peer.js';
 import { decodeG711, type G711Law } from '../../src/media/prompt/g711.js';
 import { writeWav } from '../../src/media/prompt/wav.js';
+import { detectDtmf } from '../helpers/dtmf-detect.js';
 
 const RTP_MIN = 45200;
 const RTP_MAX = 45219;
@@ -181,6 +182,18 @@ describe('media: <Play> and <Say> into the caller\'s leg', function () {
     // Half a second is 25 packets; twice is 50.
     expect(audio.length).to.be.within(45, 50);
     expect(crossingsPerSecond(decoded(audio, 'PCMU'))).to.be.within(1900, 2100);
+    await mediaBecomesEmpty();
+  });
+
+  it('<Play digits="1w#9">: the caller hears those keys as DTMF tones (an independent Goertzel detector), then the WAV of the same verb', async () => {
+    twiml = `<Response><Play digits="1w#9">${base}/tone.wav</Play></Response>`;
+    const { caller, rtp } = await answeredCaller(['0 PCMU/8000']);
+    await heraldHangsUp(caller);
+    const samples = decoded(rtp.received.filter((p) => p.payloadType === 0), 'PCMU');
+    // 3 keys of 200 ms and a 500 ms wait (55 packets), then one second of 1 kHz (50): a few may be lost.
+    expect(samples.length / 160).to.be.within(95, 105);
+    expect(detectDtmf(samples)).to.equal('1#9');
+    expect(crossingsPerSecond(samples.subarray(samples.length - 4000)), 'the WAV after the keys').to.be.within(1900, 2100);
     await mediaBecomesEmpty();
   });
 

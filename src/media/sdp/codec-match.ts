@@ -9,17 +9,29 @@
  * caller asked, and the offer Herald writes to each fork uses the same
  * numbers (a callee answers with them, RFC 3264 §6.1 "SHOULD").
  *
- * Only the codecs of codecs.ts are carried: telephone-event is left out of
- * every SDP Herald writes (mediasoup drops it, see codecs.ts).
+ * Only the codecs of codecs.ts are carried. telephone-event (RFC 4733) rides
+ * along with the audio codec: it is bridged when both legs take it at the
+ * audio codec's clock rate, and never counts as the audio codec itself.
  */
 import type { types as ms } from 'mediasoup';
 import { CALL_MEDIA_CODECS } from '../codecs.js';
 import type { SdpCodec } from './audio-description.js';
 import { SdpError } from './sdp-error.js';
 
-/** The codec of a bridge: the one audio codec both legs take. */
+/** The codecs of a bridge: the one audio codec both legs take, and telephone-event when both take it at that clock rate. */
 export interface BridgeCodecs {
   audio: SdpCodec;
+  dtmf?: SdpCodec;
+}
+
+/** RFC 4733 events (DTMF): carried beside an audio codec, never the audio itself. */
+export function isTelephoneEvent(c: Pick<SdpCodec, 'name'>): boolean {
+  return c.name.toLowerCase() === 'telephone-event';
+}
+
+/** A bridge's codecs as SDP lists them: the audio codec, then telephone-event if bridged. */
+export function bridgeSdpCodecs(codecs: BridgeCodecs): SdpCodec[] {
+  return codecs.dtmf === undefined ? [codecs.audio] : [codecs.audio, codecs.dtmf];
 }
 
 /** Same codec: encoding name (case-insensitive, RFC 4855 §3), clock rate and channels. */
@@ -41,8 +53,10 @@ function routerCarries(c: SdpCodec): boolean {
  * Throws SdpError when there is none.
  */
 export function carriedCodecs(offered: readonly SdpCodec[]): SdpCodec[] {
-  const carried = offered.filter(routerCarries);
-  if (carried.length === 0) throw new SdpError(`no offered audio codec can be carried (offered ${describe(offered)}; Herald carries PCMU, PCMA, opus)`);
+  const audio = offered.filter((c) => routerCarries(c) && !isTelephoneEvent(c));
+  // telephone-event only at a clock rate some carried audio codec has (it could never be bridged otherwise).
+  const carried = offered.filter((c) => audio.includes(c) || (isTelephoneEvent(c) && routerCarries(c) && audio.some((a) => a.clockRate === c.clockRate)));
+  if (audio.length === 0) throw new SdpError(`no offered audio codec can be carried (offered ${describe(offered)}; Herald carries PCMU, PCMA, opus)`);
   return carried;
 }
 
@@ -66,15 +80,31 @@ export function routerCodecsFor(carried: readonly SdpCodec[]): ms.RouterRtpCodec
  */
 export function bridgeCodecs(offered: readonly SdpCodec[], answered: readonly SdpCodec[]): BridgeCodecs {
   for (const a of answered) {
+    if (isTelephoneEvent(a)) continue;
     const audio = offered.find((o) => routerCarries(o) && sameCodec(o, a));
-    if (audio !== undefined) return { audio };
+    if (audio === undefined) continue;
+    const dtmf = offered.find((o) => isTelephoneEvent(o) && o.clockRate === audio.clockRate && routerCarries(o) && answered.some((x) => sameCodec(x, o)));
+    return dtmf === undefined ? { audio } : { audio, dtmf };
   }
   throw new SdpError(`no audio codec in common (offered ${describe(offered)}, answered ${describe(answered)})`);
 }
 
 /** The same bridge codecs as `side` numbers them (its own SDP's payload types). */
 export function asNumberedBy(codecs: BridgeCodecs, side: readonly SdpCodec[]): BridgeCodecs {
-  return { audio: side.find((s) => sameCodec(s, codecs.audio)) ?? codecs.audio };
+  const audio = side.find((s) => sameCodec(s, codecs.audio)) ?? codecs.audio;
+  if (codecs.dtmf === undefined) return { audio };
+  const dtmf = codecs.dtmf;
+  return { audio, dtmf: side.find((s) => sameCodec(s, dtmf)) ?? dtmf };
+}
+
+/**
+ * The bridge as it stands with a leg whose codecs are `side`: the same audio,
+ * and telephone-event only if that leg takes it too (a callee after early
+ * media or prompts fixed the caller's codecs).
+ */
+export function keptBy(codecs: BridgeCodecs, side: readonly SdpCodec[]): BridgeCodecs {
+  const dtmf = codecs.dtmf;
+  return dtmf !== undefined && side.some((s) => sameCodec(s, dtmf)) ? codecs : { audio: codecs.audio };
 }
 
 /**
@@ -83,9 +113,8 @@ export function asNumberedBy(codecs: BridgeCodecs, side: readonly SdpCodec[]): B
  * packets show it.
  */
 export function producerRtpParameters(codecs: BridgeCodecs, cname: string): ms.RtpParameters {
-  const c = codecs.audio;
   return {
-    codecs: [{ mimeType: `audio/${c.name}`, payloadType: c.payloadType, clockRate: c.clockRate, ...(c.channels > 1 ? { channels: c.channels } : {}), parameters: fmtpParameters(c.fmtp) }],
+    codecs: bridgeSdpCodecs(codecs).map((c) => ({ mimeType: `audio/${c.name}`, payloadType: c.payloadType, clockRate: c.clockRate, ...(c.channels > 1 ? { channels: c.channels } : {}), parameters: fmtpParameters(c.fmtp) })),
     encodings: [{}],
     rtcp: { cname, reducedSize: false },
   };
@@ -93,7 +122,8 @@ export function producerRtpParameters(codecs: BridgeCodecs, cname: string): ms.R
 
 /** What a leg can receive, as mediasoup's consume() asks for it: the router's codec of the bridge. */
 export function consumerRtpCapabilities(router: ms.RtpCapabilities, codecs: BridgeCodecs): ms.RtpCapabilities {
-  return { codecs: (router.codecs ?? []).filter((r) => sameCodec(codecs.audio, asSdpCodec(r))), headerExtensions: [] };
+  const wanted = bridgeSdpCodecs(codecs);
+  return { codecs: (router.codecs ?? []).filter((r) => wanted.some((w) => sameCodec(w, asSdpCodec(r)))), headerExtensions: [] };
 }
 
 /** `key=value;key=value` fmtp into mediasoup codec parameters; other forms carry no parameter. */

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'sdp-transform';
 import { parseAudioDescription } from '../../../src/media/sdp/audio-description.js';
-import { asNumberedBy, bridgeCodecs, carriedCodecs, consumerRtpCapabilities, fmtpParameters, producerRtpParameters, routerCodecsFor } from '../../../src/media/sdp/codec-match.js';
+import { asNumberedBy, bridgeCodecs, bridgeSdpCodecs, carriedCodecs, consumerRtpCapabilities, fmtpParameters, keptBy, producerRtpParameters, routerCodecsFor } from '../../../src/media/sdp/codec-match.js';
 import { SdpError } from '../../../src/media/sdp/sdp-error.js';
 import { SdpOrigin } from '../../../src/media/sdp/sdp-origin.js';
 import { webRtcAttributes } from '../../../src/media/sdp/webrtc-attributes.js';
@@ -91,12 +91,39 @@ describe('SDP translation (src/media/sdp)', () => {
   describe('codecs between legs (no transcoding)', () => {
     it('carries the offered codecs the router has, in the offer\'s order, with the offer\'s payload types', () => {
       const carried = carriedCodecs(parseAudioDescription(fixture('baresip-1.0-offer.sdp')).codecs);
-      expect(names(carried)).to.deep.equal(['96 opus/48000', '0 PCMU/8000', '8 PCMA/8000']);
+      expect(names(carried)).to.deep.equal(['96 opus/48000', '0 PCMU/8000', '8 PCMA/8000', '101 telephone-event/8000']);
       expect(routerCodecsFor(carried)).to.deep.equal([
         { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: 96 },
         { kind: 'audio', mimeType: 'audio/PCMU', clockRate: 8000, preferredPayloadType: 0 },
         { kind: 'audio', mimeType: 'audio/PCMA', clockRate: 8000, preferredPayloadType: 8 },
+        { kind: 'audio', mimeType: 'audio/telephone-event', clockRate: 8000, preferredPayloadType: 101 },
       ]);
+    });
+
+    it('telephone-event is carried only at the clock rate of a carried audio codec, and never alone', () => {
+      // linphone offers telephone-event at 48, 16 and 8 kHz; 16 kHz has no carried audio codec (no G.722 here).
+      const carried = carriedCodecs(parseAudioDescription(fixture('linphone-5.1-offer.sdp')).codecs);
+      expect(names(carried).filter((n) => n.includes('telephone-event'))).to.deep.equal(['99 telephone-event/48000', '101 telephone-event/8000']);
+      const onlyEvents = parseAudioDescription('v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\nm=audio 5000 RTP/AVP 101\r\na=rtpmap:101 telephone-event/8000\r\n');
+      expect(() => carriedCodecs(onlyEvents.codecs)).to.throw(SdpError, /no offered audio codec can be carried/);
+    });
+
+    it('the bridge carries telephone-event when both legs take it at the audio codec\'s clock rate, numbered per leg', () => {
+      const offered = carriedCodecs(parseAudioDescription(fixture('linphone-5.1-offer.sdp')).codecs);
+      const answer = (body: string) => parseAudioDescription(`v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\n${body}`).codecs;
+      const pcma = answer('m=audio 5000 RTP/AVP 8 98\r\na=rtpmap:98 telephone-event/8000\r\na=fmtp:98 0-15\r\n');
+      const codecs = bridgeCodecs(offered, pcma);
+      expect(codecs.audio).to.include({ name: 'PCMA', payloadType: 8 });
+      expect(codecs.dtmf).to.include({ name: 'telephone-event', clockRate: 8000, payloadType: 101 });
+      expect(names(bridgeSdpCodecs(asNumberedBy(codecs, pcma)))).to.deep.equal(['8 PCMA/8000', '98 telephone-event/8000']);
+      // Opus answered with only 8 kHz events: no events for this bridge (48 kHz would be needed).
+      const opus = bridgeCodecs(offered, answer('m=audio 5000 RTP/AVP 96 101\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:101 telephone-event/8000\r\n'));
+      expect(opus.dtmf).to.equal(undefined);
+      // A callee that answers only telephone-event has no audio in common.
+      expect(() => bridgeCodecs(offered, answer('m=audio 5000 RTP/AVP 101\r\na=rtpmap:101 telephone-event/8000\r\n'))).to.throw(SdpError, /no audio codec in common/);
+      // A callee after the caller's codecs were fixed keeps the events only if it takes them.
+      expect(keptBy(codecs, answer('m=audio 5000 RTP/AVP 8\r\n'))).to.deep.equal({ audio: codecs.audio });
+      expect(keptBy(codecs, pcma)).to.equal(codecs);
     });
 
     it('an offer with nothing the router carries is a 488', () => {
@@ -125,6 +152,11 @@ describe('SDP translation (src/media/sdp)', () => {
       });
       const router = { codecs: [{ kind: 'audio' as const, mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: 96 }, { kind: 'audio' as const, mimeType: 'audio/PCMU', clockRate: 8000, preferredPayloadType: 0 }] };
       expect(consumerRtpCapabilities(router, { audio: opus }).codecs).to.deep.equal([router.codecs[0]]);
+      const dtmf = { payloadType: 101, name: 'telephone-event', clockRate: 8000, channels: 1, fmtp: '0-16' };
+      const pcmu = { payloadType: 0, name: 'PCMU', clockRate: 8000, channels: 1, fmtp: '' };
+      expect(producerRtpParameters({ audio: pcmu, dtmf }, 'c').codecs.map((c) => c.mimeType)).to.deep.equal(['audio/PCMU', 'audio/telephone-event']);
+      const withEvents = { codecs: [...router.codecs, { kind: 'audio' as const, mimeType: 'audio/telephone-event', clockRate: 8000, preferredPayloadType: 101 }] };
+      expect(consumerRtpCapabilities(withEvents, { audio: pcmu, dtmf }).codecs!.map((c) => c.mimeType)).to.deep.equal(['audio/PCMU', 'audio/telephone-event']);
       expect(fmtpParameters('0-15')).to.deep.equal({});
     });
   });
