@@ -432,8 +432,8 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     const { callee, caller, inv } = await browserCallsDevice();
     const forked = parseSdp(inv.request.body.toString()).media[0]!;
     expect(forked.protocol).to.equal('RTP/AVP');
-    // The browser's carried codecs, in its numbering: opus 111, PCMU 0, PCMA 8.
-    expect(audioOf(inv.request.body).payloads).to.deep.equal([111, 0, 8]);
+    // The browser's carried codecs, in its numbering: opus 111, PCMU 0, PCMA 8, and telephone-event at 48 kHz (110) and 8 kHz (126).
+    expect(audioOf(inv.request.body).payloads).to.deep.equal([111, 0, 8, 110, 126]);
     callee.respond(inv.raw, inv.from, 200, 'OK', audioSdp(40000, ['8 PCMA/8000']));
     const ok = await caller.finalResponse('INVITE');
     expect(ok.status).to.equal(200);
