@@ -213,7 +213,7 @@ export class CallMedia {
   checkAnswer(fork: ForkMedia, body: Buffer): SdpError | null {
     try {
       const answer = parseAudioDescription(body);
-      this.sameProfile(fork, answer);
+      this.answersAsOffered(fork, answer);
       this.codecsOfAnswer(answer);
       fork.answer = answer;
       return null;
@@ -262,7 +262,7 @@ export class CallMedia {
       return this.answerForCaller(this.early);
     }
     const answer = parseAudioDescription(body);
-    this.sameProfile(fork, answer);
+    this.answersAsOffered(fork, answer);
     fork.answer = answer;
     const early = { fork, leg: fork.leg, codecs: this.codecsOfAnswer(answer), remote: answer, setup: Promise.resolve() };
     early.setup = this.connectFork(early);
@@ -277,7 +277,7 @@ export class CallMedia {
    * checked before the fork can win, so that a bad answer fails that fork
    * only and the dial goes on.
    */
-  private sameProfile(fork: ForkMedia, answer: AudioDescription): void {
+  private answersAsOffered(fork: ForkMedia, answer: AudioDescription): void {
     if (answer.profile !== fork.leg.profile) throw new SdpError(`the callee answered ${answer.protocol} to an offer of ${fork.leg.profile === 'webrtc' ? 'UDP/TLS/RTP/SAVPF' : 'RTP/AVP'}`);
     if (answer.profile === 'webrtc' && answer.webrtc?.fingerprint == null) throw new SdpError('the callee answered WebRTC without a=fingerprint (DTLS-SRTP needs it)');
   }
