@@ -642,3 +642,49 @@ describe('media: HERALD_RTP_PORTS exhausted', function () {
     }
   });
 });
+
+describe('media: HERALD_MEDIA=off', function () {
+  this.timeout(60_000);
+  let herald: HeraldProcess;
+  let app: Server;
+  let twiml = '';
+
+  before(async () => {
+    app = createServer((_req, res) => {
+      res.setHeader('content-type', 'text/xml');
+      res.end(twiml);
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    herald = await startHerald({ config: writeConfig(accountYaml({ voiceUrl: `http://127.0.0.1:${(app.address() as AddressInfo).port}/voice` })), env: { HERALD_MEDIA: 'off' } });
+  });
+  after(async () => {
+    await herald?.stop();
+    await new Promise((r) => app?.close(r));
+  });
+
+  it('a browser\'s WebRTC offer reaches the callee unchanged and the callee\'s answer comes back unchanged (pass-through)', async () => {
+    const callee = await SipDialogPeer.open();
+    const caller = await SipDialogPeer.open();
+    try {
+      twiml = `<Response><Dial><Sip>sip:browser@127.0.0.1:${callee.port}</Sip></Dial></Response>`;
+      const offer = chromiumOffer();
+      caller.invite(herald.listeners.udp!.port, NUMBER, offer);
+      const inv = await callee.nextRequest('INVITE');
+      expect(inv.request.body.toString()).to.equal(offer);
+      const answer = offer.replace('a=setup:actpass', 'a=setup:active');
+      callee.respond(inv.raw, inv.from, 200, 'OK', answer);
+      const ok = await caller.finalResponse('INVITE');
+      expect(ok.status).to.equal(200);
+      expect(ok.body.toString()).to.equal(answer);
+      caller.ack(ok);
+      caller.inDialog('BYE');
+      const bye = await callee.nextRequest('BYE');
+      callee.respond(bye.raw, bye.from, 200, 'OK');
+      expect((await caller.finalResponse('BYE')).status).to.equal(200);
+      expect((await nodeMediaOf(herald)).status).to.equal('off');
+    } finally {
+      callee.close();
+      caller.close();
+    }
+  });
+});
