@@ -27,6 +27,23 @@ const FIXTURES = resolve(import.meta.dirname, '..', 'fixtures', 'sipp');
 const RTP_MIN = 47300;
 const RTP_MAX = 47399;
 
+/** Sends RTP from `rtp` to Herald's `port` every 20 ms while `look` runs (10 s at most). */
+async function whileTalking(rtp: RtpPeer, port: number, stream: { payloadType: number; ssrc: number }, look: () => Promise<void>): Promise<void> {
+  let talking = true;
+  const talk = (async () => {
+    for (let seq = 1; talking && seq <= 500; seq++) {
+      rtp.send(rtpPacket({ ...stream, seq }), port);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  try {
+    await look();
+  } finally {
+    talking = false;
+    await talk;
+  }
+}
+
 describe('media: browser (WebRTC) legs anchored in mediasoup', function () {
   this.timeout(90_000);
   let herald: HeraldProcess;
@@ -161,21 +178,11 @@ describe('media: browser (WebRTC) legs anchored in mediasoup', function () {
     expect(audio.port).to.be.within(RTP_MIN, RTP_MAX);
     await stateBecomes(carol, 'in-call');
 
-    // The trunk talks for as long as the test looks (at most 10 s); the page's microphone (Chromium's fake device) talks back.
-    let talking = true;
-    const talk = (async () => {
-      for (let seq = 1; talking && seq <= 500; seq++) {
-        rtp.send(rtpPacket({ payloadType: 0, seq, ssrc: 0x5eed }), audio.port);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    })();
-    try {
+    // The trunk talks while the test looks; the page's microphone (Chromium's fake device) talks back.
+    await whileTalking(rtp, audio.port, { payloadType: 0, ssrc: 0x5eed }, async () => {
       expect(await packetsReceivedAbove(carol, 50)).to.be.greaterThan(50);
       await rtp.waitFor((got) => got.filter((p) => p.payloadType === 0).length >= 50, 'the page\'s PCMU through Herald', 20_000);
-    } finally {
-      talking = false;
-      await talk;
-    }
+    });
     for (const p of rtp.received) expect(p.from.port, 'the page\'s audio comes from the port Herald answered with').to.equal(audio.port);
     expect(rtp.received.every((p) => p.ssrc !== 0x5eed), 'none of the trunk\'s own packets looped back').to.equal(true);
     await sendsToHerald(carol);
@@ -186,7 +193,7 @@ describe('media: browser (WebRTC) legs anchored in mediasoup', function () {
     expect(errors).to.deep.equal([]);
   });
 
-  it('hold and resume from the trunk by re-INVITE: the page is re-offered on the same transport (sendonly, then sendrecv) and its audio reaches the trunk again after resume', async () => {
+  it('hold and resume from the trunk by re-INVITE: the page is re-offered on the same transport (sendonly, then sendrecv); after resume the audio flows both ways again, the trunk\'s under a new SSRC that the page plays unsignaled', async () => {
     twiml = '<Response><Dial><Client>dave</Client></Dial></Response>';
     const dave = await phone('identity=dave&autoanswer=1');
     const trunk = await SipDialogPeer.open();
@@ -199,7 +206,10 @@ describe('media: browser (WebRTC) legs anchored in mediasoup', function () {
     const port = parseSdp(ok.body.toString()).media[0]!.port;
     await stateBecomes(dave, 'in-call');
     const fromPage = () => rtp.received.filter((p) => p.payloadType === 8).length;
-    await rtp.waitFor(() => fromPage() >= 20, 'the page\'s PCMA before the hold', 20_000);
+    await whileTalking(rtp, port, { payloadType: 8, ssrc: 0xa1 }, async () => {
+      await packetsReceivedAbove(dave, 20);
+      await rtp.waitFor(() => fromPage() >= 20, 'the page\'s PCMA before the hold', 20_000);
+    });
     const first = await statsOf(dave);
 
     for (const [direction, answered] of [['sendonly', 'recvonly'], ['sendrecv', 'sendrecv']] as const) {
@@ -211,9 +221,14 @@ describe('media: browser (WebRTC) legs anchored in mediasoup', function () {
       expect(audio.direction, `the trunk is answered ${answered}`).to.equal(answered);
       expect(audio.port, 'Herald\'s port toward the trunk stays').to.equal(port);
     }
-    // Resumed: the page's audio flows to the trunk again, over the ICE pair it had (no new transport).
+    // Resumed: the page's audio flows to the trunk again, over the ICE pair it had (no new transport); the trunk
+    // restarts its stream under a new SSRC (Herald follows it, ssrc-latch.ts), which reaches the page under a new unsignaled SSRC.
     const resumedAt = fromPage();
-    await rtp.waitFor(() => fromPage() >= resumedAt + 20, 'the page\'s PCMA after resume', 20_000);
+    const heard = (await statsOf(dave)).packetsReceived;
+    await whileTalking(rtp, port, { payloadType: 8, ssrc: 0xb2 }, async () => {
+      await rtp.waitFor(() => fromPage() >= resumedAt + 20, 'the page\'s PCMA after resume', 20_000);
+      expect(await packetsReceivedAbove(dave, heard + 20)).to.be.greaterThan(heard + 20);
+    });
     expect((await statsOf(dave)).remote).to.deep.equal(first.remote);
     trunk.inDialog('BYE');
     expect((await trunk.finalResponse('BYE')).status).to.equal(200);
