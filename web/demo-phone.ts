@@ -7,7 +7,8 @@
  * `&autoanswer=1` answers incoming calls, `#state` shows exactly one of
  * offline, registered, ringing, in-call. `window.heraldDemo.stats()` reports
  * the audio packets received and sent and where the media goes (the selected
- * ICE pair's remote candidate), so a test can see media flowing through Herald.
+ * ICE pair's remote candidate), so a test can see media flowing through Herald;
+ * `heraldDemo.dtmf('123')` sends DTMF as RFC 4733 events.
  *
  * Bundled by esbuild (scripts/build-demo-phone.mjs); not part of the Node build.
  */
@@ -179,6 +180,12 @@ function hangup(): void {
   ending.catch((err: unknown) => showError(String(err)));
 }
 
+/** Sends DTMF in the call's audio stream as RFC 4733 telephone-events (RTCDTMFSender); false when there is no call to send them in. */
+function dtmf(tones: string): boolean {
+  const sdh = session?.sessionDescriptionHandler as SessionDescriptionHandler | undefined;
+  return sdh?.sendDtmf(tones) ?? false;
+}
+
 async function stats(): Promise<AudioStats> {
   const sdh = session?.sessionDescriptionHandler as SessionDescriptionHandler | undefined;
   const out: AudioStats = { packetsReceived: 0, packetsSent: 0, remote: null, codec: '' };
@@ -237,10 +244,10 @@ byId<HTMLFormElement>('login').addEventListener('submit', (e) => {
 
 declare global {
   interface Window {
-    heraldDemo: { stats: () => Promise<AudioStats>; state: () => string };
+    heraldDemo: { stats: () => Promise<AudioStats>; state: () => string; dtmf: (tones: string) => boolean };
   }
 }
-window.heraldDemo = { stats, state: () => stateEl.textContent ?? '' };
+window.heraldDemo = { stats, state: () => stateEl.textContent ?? '', dtmf };
 
 show('offline');
 const initial = query.get('identity');

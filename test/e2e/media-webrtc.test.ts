@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseSdp } from 'sdp-transform';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, packetsReceivedAbove, stateBecomes, statsOf } from '../helpers/demo-page-browser.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, packetsReceivedAbove, stateBecomes, statsOf, type PageGlobals } from '../helpers/demo-page-browser.js';
 import { freeTcpPort, freeUdpPort, udpPortBound } from '../helpers/free-port.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
 import { mediaBecomesEmpty, nodeMedia } from '../helpers/node-media.js';
@@ -287,5 +287,30 @@ describe('media: browser (WebRTC) legs anchored in mediasoup', function () {
     const refused = herald.logs.find((l) => l.msg === 'dialed leg answered with media that cannot be bridged: 488');
     expect(String(refused?.reason)).to.match(/answered RTP\/AVP to an offer of UDP\/TLS\/RTP\/SAVPF/);
     await mediaBecomesEmpty(herald);
+  });
+
+  it('DTMF from the page (RFC 4733, Chromium\'s RTCDTMFSender) reaches a SIP device as telephone-events', async () => {
+    const device = await SipDialogPeer.open();
+    const rtp = await RtpPeer.open();
+    closers.push(() => device.close(), () => rtp.close());
+    twiml = `<Response><Dial><Sip>sip:device@127.0.0.1:${device.port}</Sip></Dial></Response>`;
+    const grace = await phone('identity=grace');
+    await grace.fill('#to', 'dtmf');
+    await grace.click('#call');
+    const inv = await device.nextRequest('INVITE');
+    // The device answers with the payload types Herald offered (RFC 3264 §6.1): the browser's numbering.
+    const event = parseSdp(inv.request.body.toString()).media[0]!.rtp.find((r) => r.codec === 'telephone-event' && r.rate === 8000)!.payload;
+    device.respond(inv.raw, inv.from, 200, 'OK', audioSdp(rtp.port, ['0 PCMU/8000', `${event} telephone-event/8000`]));
+    await stateBecomes(grace, 'in-call');
+    await rtp.waitFor((got) => got.some((p) => p.payloadType === 0), 'the page\'s PCMU at the device', 20_000);
+    expect(await grace.evaluate(() => (globalThis as unknown as PageGlobals).heraldDemo.dtmf('19'))).to.equal(true);
+    // Each digit ends with end-bit packets (RFC 4733 §2.5.1.4): the event code is the payload's first byte.
+    const ended = (digit: number) => rtp.received.some((p) => p.payloadType === event && p.payload[0] === digit && (p.payload[1]! & 0x80) !== 0);
+    await rtp.waitFor(() => ended(1) && ended(9), `digits 1 and 9 as telephone-events (PT ${event}) at the device`, 20_000);
+    await grace.click('#hangup');
+    await device.nextRequest('BYE').then((bye) => device.respond(bye.raw, bye.from, 200, 'OK'));
+    await stateBecomes(grace, 'registered');
+    await mediaBecomesEmpty(herald);
+    expect(errors).to.deep.equal([]);
   });
 });

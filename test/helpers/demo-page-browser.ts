@@ -17,7 +17,7 @@ export interface AudioStats {
 /** What the page functions below use of the browser's globals (this project's TypeScript has no DOM lib). */
 export interface PageGlobals {
   document: { querySelector(selector: string): { textContent: string | null } | null };
-  heraldDemo: { stats(): Promise<AudioStats> };
+  heraldDemo: { stats(): Promise<AudioStats>; dtmf(tones: string): boolean };
 }
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
