@@ -31,7 +31,8 @@
  *   node --import tsx bench/calls-cps.ts [RATES=100,250,500,750,1000,1250,1500] [SECONDS=10] [HOLD_MS=500]
  * Environment: CALLS_CPS_PROFILE=DIR runs Herald with `node --cpu-prof
  * --cpu-prof-dir DIR` (one profile per rate, written when Herald exits;
- * bench/cpu-profile-top.ts reads it); CALLS_CPS_NICE=-10 renices Herald's
+ * bench/cpu-profile-top.ts reads it); CALLS_CPS_NODE_ARGS='--heap-prof
+ * --heap-prof-dir DIR' (any node flags for Herald); CALLS_CPS_NICE=-10 renices Herald's
  * main thread (root only), for a machine shared with other work.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -49,6 +50,8 @@ const rates = (process.argv[2] ?? '100,250,500,750,1000,1250,1500').split(',').m
 const seconds = Number(process.argv[3] ?? 10);
 const holdMs = Number(process.argv[4] ?? 500);
 const profileDir = process.env.CALLS_CPS_PROFILE;
+/** More flags for Herald's node (e.g. `--heap-prof --heap-prof-dir DIR`, `--trace-gc`). */
+const extraNodeArgs = (process.env.CALLS_CPS_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 /** On a shared machine: Herald's main thread gets this nice value (e.g. -10; root only), so neighbours on its core delay it less. */
 const heraldNice = process.env.CALLS_CPS_NICE;
 const WARMUP_S = 3;
@@ -263,7 +266,7 @@ async function measure(rate: number): Promise<Result> {
     config: heraldConfig(),
     env: { HERALD_LOG_LEVEL: 'warn', HERALD_SIP_TCP: 'off', HERALD_SIP_WS: 'off', HERALD_MEDIA: 'off' },
     pinCpu: canPin ? SERVER_CORE : undefined,
-    ...(profileDir !== undefined ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
+    nodeArgs: [...(profileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...extraNodeArgs],
   });
   if (heraldNice !== undefined) spawnSync('renice', ['-n', heraldNice, '-p', String(herald.proc.pid)], { stdio: 'ignore' });
   const target = `127.0.0.1:${herald.listeners.udp!.port}`;

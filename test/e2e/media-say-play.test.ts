@@ -4,11 +4,15 @@
  * TwiML from this test's webhook server, is answered with Herald's SDP, and
  * decodes the G.711 it receives — a WAV tone served here must arrive as that
  * tone (its zero crossings and energy, not just packets), espeak-ng's speech
- * must be audible and of a plausible length. At the end of the document
+ * must be audible and of a plausible length; a sipp caller gets the speech
+ * too (through a counting relay in front of its media port); `<Play digits>`
+ * is heard as DTMF. At the end of the document
  * Herald hangs up; a caller hanging up mid-prompt stops it; either way
  * /v1/Node counts no router, transport, producer or consumer afterwards.
  */
 import { expect } from 'chai';
+import dgram from 'node:dgram';
+import { resolve } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { accountYaml, callsInUseBecomes, NUMBER } from '../helpers/test-account.js';
@@ -18,6 +22,9 @@ import { RtpPeer, rtpPacket, type RtpReceived } from '../helpers/rtp-peer.js';
 import { audioSdp, SipDialogPeer } from '../helpers/sip-dialog-peer.js';
 import { decodeG711, type G711Law } from '../../src/media/prompt/g711.js';
 import { writeWav } from '../../src/media/prompt/wav.js';
+import { freeUdpPort } from '../helpers/free-port.js';
+import { run } from '../helpers/run.js';
+import { rtpPayload } from '../helpers/rtp-peer.js';
 import { detectDtmf } from '../helpers/dtmf-detect.js';
 
 const RTP_MIN = 45200;
@@ -93,6 +100,9 @@ describe('media: <Play> and <Say> into the caller\'s leg', function () {
     })(),
   };
 
+  /** How often each WAV URL was fetched. */
+  const fileFetches = new Map<string, number>();
+
   const nodeMedia = () => nodeMediaOf(herald);
   const mediaBecomesEmpty = () => mediaBecomesEmptyOf(herald);
 
@@ -118,9 +128,12 @@ describe('media: <Play> and <Say> into the caller\'s leg', function () {
 
   before(async () => {
     app = createServer((req, res) => {
-      const file = files[req.url ?? ''];
+      const path = (req.url ?? '').split('?')[0]!;
+      const file = files[path];
       if (file !== undefined) {
+        fileFetches.set(req.url ?? '', (fileFetches.get(req.url ?? '') ?? 0) + 1);
         res.setHeader('content-type', 'audio/wav');
+        if ((req.url ?? '').includes('cache=60')) res.setHeader('cache-control', 'public, max-age=60');
         return res.end(file);
       }
       if ((req.url ?? '').endsWith('.wav')) {
@@ -194,6 +207,43 @@ describe('media: <Play> and <Say> into the caller\'s leg', function () {
     expect(samples.length / 160).to.be.within(95, 105);
     expect(detectDtmf(samples)).to.equal('1#9');
     expect(crossingsPerSecond(samples.subarray(samples.length - 4000)), 'the WAV after the keys').to.be.within(1900, 2100);
+    await mediaBecomesEmpty();
+  });
+
+  it('a WAV whose response allows it (max-age) is fetched once for two calls; one without Cache-Control is fetched per call', async () => {
+    for (const url of [`${base}/tone.wav?cache=60`, `${base}/tone.wav?cache=none`]) {
+      for (let call = 0; call < 2; call++) {
+        twiml = `<Response><Play>${url}</Play></Response>`;
+        const { caller, rtp } = await answeredCaller(['0 PCMU/8000']);
+        await heraldHangsUp(caller);
+        expect(rtp.received.filter((p) => p.payloadType === 0).length, 'the whole second played each time').to.be.within(45, 50);
+      }
+    }
+    expect(fileFetches.get('/tone.wav?cache=60')).to.equal(1);
+    expect(fileFetches.get('/tone.wav?cache=none')).to.equal(2);
+    await mediaBecomesEmpty();
+  });
+
+  it('<Say> to a sipp caller: the speech reaches sipp\'s media port (counted and decoded by a relay on the way), then Herald hangs up and sipp answers the BYE', async () => {
+    twiml = '<Response><Say>hello from herald</Say></Response>';
+    // sipp's SDP names the relay; the relay forwards every datagram to sipp's own media port.
+    const sippMediaPort = await freeUdpPort();
+    const relay = dgram.createSocket('udp4');
+    const relayed: Buffer[] = [];
+    relay.on('message', (msg) => {
+      relayed.push(msg);
+      relay.send(msg, sippMediaPort, '127.0.0.1');
+    });
+    await new Promise<void>((r) => relay.bind(0, '127.0.0.1', r));
+    closers.push(() => relay.close());
+    const fixture = resolve(import.meta.dirname, '..', 'fixtures', 'sipp', 'media-uac-say.xml');
+    const sipp = await run('sipp', ['-sf', fixture, '-s', NUMBER, '-m', '1', '-i', '127.0.0.1', '-mi', '127.0.0.1', '-p', '0', '-mp', String(sippMediaPort), '-key', 'rtpport', String(relay.address().port), '-timeout', '30s', '-timeout_error', '-nostdin', `127.0.0.1:${herald.listeners.udp!.port}`], { timeoutMs: 45_000 });
+    expect(sipp.code, sipp.stdout + sipp.stderr).to.equal(0);
+    const audio = relayed.filter((m) => (m[1]! & 0x7f) === 0);
+    // "hello from herald" is one to two seconds of speech: 50-100 packets of 20 ms; allow a wide margin.
+    expect(audio.length, 'PCMU packets on their way to sipp').to.be.within(25, 200);
+    const samples = decodeG711('PCMU', Buffer.concat(audio.map((m) => rtpPayload(m))));
+    expect(rms(samples), 'speech, not silence').to.be.above(500);
     await mediaBecomesEmpty();
   });
 

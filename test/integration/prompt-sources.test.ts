@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fetchWavPrompt, speakPrompt } from '../../src/media/prompt/prompt-audio.js';
+import { fetchWavPrompt, fetchWavWithFreshness, speakPrompt } from '../../src/media/prompt/prompt-audio.js';
 import { PromptAudioError } from '../../src/media/prompt/prompt-audio-error.js';
 import { writeWav } from '../../src/media/prompt/wav.js';
 
@@ -21,6 +21,10 @@ describe('prompt sources', function () {
   before(async () => {
     server = createServer((req, res) => {
       if (req.url === '/ok.wav') return res.end(writeWav(new Int16Array(800).fill(1000), 8000));
+      if (req.url?.startsWith('/cc/')) {
+        res.setHeader('cache-control', decodeURIComponent(req.url.slice(4)));
+        return res.end(writeWav(new Int16Array(80), 8000));
+      }
       if (req.url === '/big.wav') return res.end(writeWav(new Int16Array(100_000), 8000));
       if (req.url === '/text') return res.end('<html>not audio</html>');
       if (req.url === '/moved') {
@@ -56,6 +60,15 @@ describe('prompt sources', function () {
     expect(await refusal(fetchWavPrompt(`${base}/text`))).to.match(/RIFF/);
     expect(await refusal(fetchWavPrompt(`${base}/big.wav`, { maxBytes: 10_000, timeoutMs: 5000 }))).to.match(/10000-byte limit/);
     expect(await refusal(fetchWavPrompt('file:///etc/passwd'))).to.match(/only http/);
+  });
+
+  it('a WAV may be reused as long as its Cache-Control max-age says, not when it says no-store, no-cache or private, or nothing', async () => {
+    const fresh = async (cc: string) => (await fetchWavWithFreshness(`${base}/cc/${encodeURIComponent(cc)}`)).freshForMs;
+    expect(await fresh('public, max-age=300')).to.equal(300_000);
+    expect(await fresh('max-age=60, no-store')).to.equal(0);
+    expect(await fresh('no-cache')).to.equal(0);
+    expect(await fresh('private, max-age=60')).to.equal(0);
+    expect((await fetchWavWithFreshness(`${base}/ok.wav`)).freshForMs, 'no Cache-Control').to.equal(0);
   });
 
   it('espeak-ng speaks text (a known language, and one it lacks falling back to its default)', async () => {

@@ -23,6 +23,16 @@ export const DEFAULT_PROMPT_LIMITS: PromptFetchLimits = { maxBytes: 16 * 1024 * 
 
 /** `<Play>`: the WAV at `url`. */
 export async function fetchWavPrompt(url: string, limits: PromptFetchLimits = DEFAULT_PROMPT_LIMITS): Promise<Int16Array> {
+  return (await fetchWavWithFreshness(url, limits)).samples;
+}
+
+/** A fetched WAV's samples and how long its response says it may be reused (Cache-Control max-age; 0 when not). */
+export interface FetchedWav {
+  samples: Int16Array;
+  freshForMs: number;
+}
+
+export async function fetchWavWithFreshness(url: string, limits: PromptFetchLimits = DEFAULT_PROMPT_LIMITS): Promise<FetchedWav> {
   const parsed = URL.canParse(url) ? new URL(url) : null;
   if (parsed === null || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) throw new PromptAudioError(`cannot play ${url}: only http(s) URLs`);
   let res: Awaited<ReturnType<typeof request>>;
@@ -57,11 +67,25 @@ export async function fetchWavPrompt(url: string, limits: PromptFetchLimits = DE
     throw new PromptAudioError(`reading ${url} failed: ${(err as Error).message}`);
   }
   try {
-    return readWav(Buffer.concat(chunks));
+    return { samples: readWav(Buffer.concat(chunks)), freshForMs: freshnessMs(res.headers['cache-control']) };
   } catch (err) {
     if (err instanceof PromptAudioError) throw new PromptAudioError(`${url}: ${err.message}`);
     throw err;
   }
+}
+
+/**
+ * How long a response may be reused by its Cache-Control (RFC 9111 §5.2.2):
+ * max-age seconds, 0 with no-store, no-cache or private (Herald is a shared
+ * cache of sorts: every call of every account), or without max-age — an
+ * application that wants its prompts reused says so.
+ */
+export function freshnessMs(cacheControl: string | string[] | undefined): number {
+  const value = Array.isArray(cacheControl) ? cacheControl.join(',') : (cacheControl ?? '');
+  const directives = value.toLowerCase().split(',').map((d) => d.trim());
+  if (directives.some((d) => d === 'no-store' || d === 'no-cache' || d === 'private')) return 0;
+  const maxAge = directives.map((d) => /^max-age=(\d+)$/.exec(d)?.[1]).find((v) => v !== undefined);
+  return maxAge === undefined ? 0 : Number(maxAge) * 1000;
 }
 
 const ESPEAK = 'espeak-ng';
