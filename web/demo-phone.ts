@@ -6,7 +6,9 @@
  * Scripts drive it like people do: `?identity=NAME` registers at once,
  * `&autoanswer=1` answers incoming calls, `#state` shows exactly one of
  * offline, registered, ringing, in-call. `window.heraldDemo.stats()` reports
- * the audio packets received, so a test can see media flowing.
+ * the audio packets received and sent and where the media goes (the selected
+ * ICE pair's remote candidate), so a test can see media flowing through Herald;
+ * `heraldDemo.dtmf('123')` sends DTMF as RFC 4733 events.
  *
  * Bundled by esbuild (scripts/build-demo-phone.mjs); not part of the Node build.
  */
@@ -23,6 +25,25 @@ interface ClientEntry {
 interface AudioStats {
   packetsReceived: number;
   packetsSent: number;
+  /** Where the call's media goes: the remote candidate of the selected ICE pair (Herald's media port when anchored). */
+  remote: { address: string; port: number; protocol: string } | null;
+  /** The codec of the audio received (`audio/opus`, `audio/PCMA`…), '' before any. */
+  codec: string;
+}
+
+interface StatsEntry {
+  id: string;
+  type: string;
+  kind?: string;
+  packetsReceived?: number;
+  packetsSent?: number;
+  selectedCandidatePairId?: string;
+  remoteCandidateId?: string;
+  address?: string;
+  port?: number;
+  protocol?: string;
+  codecId?: string;
+  mimeType?: string;
 }
 
 const byId = <T extends HTMLElement>(id: string): T => {
@@ -159,17 +180,31 @@ function hangup(): void {
   ending.catch((err: unknown) => showError(String(err)));
 }
 
+/** Sends DTMF in the call's audio stream as RFC 4733 telephone-events (RTCDTMFSender); false when there is no call to send them in. */
+function dtmf(tones: string): boolean {
+  const sdh = session?.sessionDescriptionHandler as SessionDescriptionHandler | undefined;
+  return sdh?.sendDtmf(tones) ?? false;
+}
+
 async function stats(): Promise<AudioStats> {
   const sdh = session?.sessionDescriptionHandler as SessionDescriptionHandler | undefined;
-  const out: AudioStats = { packetsReceived: 0, packetsSent: 0 };
+  const out: AudioStats = { packetsReceived: 0, packetsSent: 0, remote: null, codec: '' };
   const pc = sdh?.peerConnection;
   if (pc === undefined) return out;
-  const report = await pc.getStats();
-  report.forEach((entry: { type: string; kind?: string; packetsReceived?: number; packetsSent?: number }) => {
-    if (entry.kind !== 'audio') return;
-    if (entry.type === 'inbound-rtp') out.packetsReceived += entry.packetsReceived ?? 0;
+  const entries = new Map<string, StatsEntry>();
+  (await pc.getStats()).forEach((entry: StatsEntry) => entries.set(entry.id, entry));
+  for (const entry of entries.values()) {
+    if (entry.type === 'transport' && entry.selectedCandidatePairId !== undefined) {
+      const candidate = entries.get(entries.get(entry.selectedCandidatePairId)?.remoteCandidateId ?? '');
+      if (candidate?.address !== undefined && candidate.port !== undefined) out.remote = { address: candidate.address, port: candidate.port, protocol: candidate.protocol ?? '' };
+    }
+    if (entry.kind !== 'audio') continue;
+    if (entry.type === 'inbound-rtp') {
+      out.packetsReceived += entry.packetsReceived ?? 0;
+      out.codec = entries.get(entry.codecId ?? '')?.mimeType ?? out.codec;
+    }
     if (entry.type === 'outbound-rtp') out.packetsSent += entry.packetsSent ?? 0;
-  });
+  }
   return out;
 }
 
@@ -209,10 +244,10 @@ byId<HTMLFormElement>('login').addEventListener('submit', (e) => {
 
 declare global {
   interface Window {
-    heraldDemo: { stats: () => Promise<AudioStats>; state: () => string };
+    heraldDemo: { stats: () => Promise<AudioStats>; state: () => string; dtmf: (tones: string) => boolean };
   }
 }
-window.heraldDemo = { stats, state: () => stateEl.textContent ?? '' };
+window.heraldDemo = { stats, state: () => stateEl.textContent ?? '', dtmf };
 
 show('offline');
 const initial = query.get('identity');

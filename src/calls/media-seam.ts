@@ -11,7 +11,6 @@ import { CallMedia, type CallSide, type ForkMedia } from '../media/call-media.js
 import { MediaCapacityError } from '../media/media-capacity-error.js';
 import { MediaUnavailableError } from '../media/media-engine.js';
 import { SdpError } from '../media/sdp/sdp-error.js';
-import { WebRtcNotAnchoredError } from '../media/webrtc-not-anchored.js';
 import type { SipMessage, SipRequest, SipResponse } from '../sip/message.js';
 import { parseUri } from '../sip/uri.js';
 import type { Flow, SendTarget } from '../transport/types.js';
@@ -70,22 +69,21 @@ export class MediaSeam {
     } catch (err) {
       if (err instanceof SdpError || err instanceof MediaCapacityError) return err;
       if (err instanceof MediaUnavailableError) return null;
-      if (err instanceof WebRtcNotAnchoredError) {
-        // Until WebRTC legs are anchored, a browser's call passes its SDP end to end, which reaches
-        // another browser directly (ICE, DTLS-SRTP): the demo phone works with HERALD_MEDIA=on instead of a 488.
-        s.log.info({ callSid }, `${err.message}: its SDP passes end to end`);
-        return null;
-      }
       throw err;
     }
   }
 
-  /** The dial's legs, each with Herald's own offer (its own transport) instead of the caller's. */
+  /**
+   * The dial's legs, each with Herald's own offer (its own transport) instead
+   * of the caller's: a WebRTC offer to a browser (a binding whose flow is a
+   * WebSocket), a plain RTP one to any other device.
+   */
   async offerLegs(legs: readonly LegOptions[]): Promise<LegOptions[]> {
     this.pendingForks = [];
     const out: LegOptions[] = [];
     for (const leg of legs) {
-      const { fork, offer } = await this.media.offerFork({ advertised: uriHostOf(leg.requestUri), observed: this.targetAddress(leg.target) });
+      const profile = this.isBrowser(leg.target) ? 'webrtc' : 'rtp';
+      const { fork, offer } = await this.media.offerFork({ advertised: uriHostOf(leg.requestUri), observed: this.targetAddress(leg.target) }, profile);
       this.pendingForks.push(fork);
       out.push({ ...leg, body: { type: SDP, bytes: offer } });
     }
@@ -193,6 +191,12 @@ export class MediaSeam {
   /** Closes the call's media (router, transports, producers, consumers). */
   close(): Promise<void> {
     return this.media.close();
+  }
+
+  /** A device reached over WS/WSS is a browser (RFC 7118 clients are): it takes WebRTC media only. */
+  private isBrowser(target: SendTarget): boolean {
+    const protocol = 'flowId' in target ? this.s.transport.flow(target.flowId)?.protocol : target.protocol;
+    return protocol === 'ws' || protocol === 'wss';
   }
 
   private targetAddress(target: SendTarget): string | null {

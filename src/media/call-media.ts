@@ -24,12 +24,13 @@ import type { types as ms } from 'mediasoup';
 import type { Log } from '../log.js';
 import { needsComedia } from './comedia.js';
 import type { MediaEngine } from './media-engine.js';
+import type { MediaLeg } from './media-leg.js';
 import { PlainRtpLeg } from './plain-rtp-leg.js';
-import { parseAudioDescription, type AudioDescription, type SdpCodec } from './sdp/audio-description.js';
+import { parseAudioDescription, type AudioDescription, type MediaProfile, type SdpCodec } from './sdp/audio-description.js';
 import { asNumberedBy, bridgeCodecs, bridgeSdpCodecs, carriedCodecs, isTelephoneEvent, keptBy, routerCodecsFor, sameCodec, type BridgeCodecs } from './sdp/codec-match.js';
 import { SdpError } from './sdp/sdp-error.js';
-import { WebRtcNotAnchoredError } from './webrtc-not-anchored.js';
 import { playPrompt, promptLaw } from './prompt/prompt-player.js';
+import { WebRtcLeg } from './webrtc-leg.js';
 
 export type CallSide = 'a' | 'b';
 
@@ -38,7 +39,7 @@ const RELATCH_WINDOW_MS = 10_000;
 
 /** One dialed leg's media until the dial is decided. */
 export interface ForkMedia {
-  readonly leg: PlainRtpLeg;
+  readonly leg: MediaLeg;
   /** The callee's answer, once checked. */
   answer: AudioDescription | null;
 }
@@ -53,7 +54,7 @@ export interface PeerAddresses {
 
 /** A fork whose media is bridged with the caller's: early (183) or for good (2xx). */
 interface Bridged {
-  leg: PlainRtpLeg;
+  leg: MediaLeg;
   /** The codecs of the bridge, in the router's (the caller's) numbering. */
   codecs: BridgeCodecs;
   /** The callee's latest description. */
@@ -80,7 +81,7 @@ export class CallMedia {
   private constructor(
     private readonly engine: MediaEngine,
     private readonly router: ms.Router,
-    private readonly caller: PlainRtpLeg,
+    private readonly caller: MediaLeg,
     private callerOffer: AudioDescription,
     /** The caller's offered codecs that the router carries (the caller's payload types). */
     private readonly carried: readonly SdpCodec[],
@@ -92,27 +93,30 @@ export class CallMedia {
 
   /**
    * The caller's offer: its router and transport. Throws SdpError (488) when
-   * the offer has no audio Herald can carry, WebRtcNotAnchoredError for a
-   * browser's offer; MediaUnavailableError when media is on but no worker runs.
+   * the offer has no audio Herald can carry (or cannot be followed: a
+   * browser's without a DTLS fingerprint); MediaUnavailableError when media
+   * is on but no worker runs. A browser's offer gets a WebRTC leg.
    */
   static async open(engine: MediaEngine, offer: Buffer, caller: PeerAddresses, callSid: string, log: Log): Promise<CallMedia> {
     const description = parseAudioDescription(offer);
-    if (description.profile !== 'rtp') throw new WebRtcNotAnchoredError();
     // An unpatched worker drops telephone-event: then it is not offered on (peers fall back to SIP INFO or in-band DTMF).
     const carried = carriedCodecs(engine.carriesTelephoneEvent ? description.codecs : description.codecs.filter((c) => !isTelephoneEvent(c)));
     const router = await engine.createRouter({ callSid }, routerCodecsFor(carried));
     try {
-      const leg = await PlainRtpLeg.open({
-        router,
-        listenInfo: engine.listenInfo(),
-        rtcpMux: description.rtcpMux,
-        comedia: needsComedia(description.address, caller.observed),
-        appData: { callSid, side: 'a' },
-        latch: { reports: engine.unknownSsrcs, workerPid: engine.workerPidOf(router) ?? 0 },
-      });
+      const leg =
+        description.profile === 'webrtc'
+          ? await openWebRtcLeg(engine, router, { callSid, side: 'a' })
+          : await PlainRtpLeg.open({
+              router,
+              listenInfo: engine.listenInfo(),
+              rtcpMux: description.rtcpMux,
+              comedia: needsComedia(description.address, caller.observed),
+              appData: { callSid, side: 'a' },
+              latch: { reports: engine.unknownSsrcs, workerPid: engine.workerPidOf(router) ?? 0 },
+            });
       await leg.connect(description);
       await leg.setReceiving(description.direction);
-      log.debug({ callSid, comedia: leg.comedia, port: leg.transport.tuple.localPort, codecs: carried.map((c) => c.name) }, 'caller media anchored');
+      log.debug({ callSid, profile: leg.profile, codecs: carried.map((c) => c.name) }, 'caller media anchored');
       return new CallMedia(engine, router, leg, description, carried, callSid, log);
     } catch (err) {
       await engine.closeRouter(router);
@@ -184,7 +188,7 @@ export class CallMedia {
     }
     const answer = parseAudioDescription(body);
     const sends = this.requireBridged().codecs.audio;
-    if (answer.profile !== 'rtp' || !answer.codecs.some((c) => sameCodec(c, sends))) throw new SdpError(`the caller's answer does not take ${sends.name}/${sends.clockRate}, the codec Herald offered`);
+    if (answer.profile !== this.caller.profile || !answer.codecs.some((c) => sameCodec(c, sends))) throw new SdpError(`the caller's answer does not take ${sends.name}/${sends.clockRate}, the codec Herald offered`);
     this.callerOffer = answer;
     await this.caller.connect(answer);
     await this.caller.setReceiving(answer.direction);
@@ -208,19 +212,27 @@ export class CallMedia {
     await this.caller.setReceiving(answer.direction);
   }
 
-  /** A transport for one dialed leg and Herald's offer to it. */
-  async offerFork(callee: PeerAddresses): Promise<{ fork: ForkMedia; offer: Buffer }> {
+  /**
+   * A transport for one dialed leg and Herald's offer to it: a WebRTC leg
+   * for a browser (`profile` 'webrtc': a binding over WS/WSS), plain RTP
+   * for any other device.
+   */
+  async offerFork(callee: PeerAddresses, profile: MediaProfile = 'rtp'): Promise<{ fork: ForkMedia; offer: Buffer }> {
     this.assertOpen();
-    const leg = await PlainRtpLeg.open({
-      router: this.router,
-      listenInfo: this.engine.listenInfo(),
-      // Not offered to callees: RFC 5761 would have us fall back to a second port anyway, and most SIP devices do not mux.
-      rtcpMux: false,
-      // The callee's SDP address is not known yet: decide by its Contact against where its SIP goes.
-      comedia: callee.advertised === null ? false : needsComedia(callee.advertised, callee.observed),
-      appData: { callSid: this.callSid, side: 'b' },
-      latch: { reports: this.engine.unknownSsrcs, workerPid: this.engine.workerPidOf(this.router) ?? 0 },
-    });
+    const appData = { callSid: this.callSid, side: 'b' };
+    const leg =
+      profile === 'webrtc'
+        ? await openWebRtcLeg(this.engine, this.router, appData)
+        : await PlainRtpLeg.open({
+            router: this.router,
+            listenInfo: this.engine.listenInfo(),
+            // Not offered to callees: RFC 5761 would have us fall back to a second port anyway, and most SIP devices do not mux.
+            rtcpMux: false,
+            // The callee's SDP address is not known yet: decide by its Contact against where its SIP goes.
+            comedia: callee.advertised === null ? false : needsComedia(callee.advertised, callee.observed),
+            appData,
+            latch: { reports: this.engine.unknownSsrcs, workerPid: this.engine.workerPidOf(this.router) ?? 0 },
+          });
     const fork: ForkMedia = { leg, answer: null };
     this.forks.add(fork);
     // A caller answered for prompts already has its codec: the forks are offered that one.
@@ -232,7 +244,7 @@ export class CallMedia {
   checkAnswer(fork: ForkMedia, body: Buffer): SdpError | null {
     try {
       const answer = parseAudioDescription(body);
-      if (answer.profile !== 'rtp') return new SdpError(`the callee answered ${answer.protocol}; only plain RTP legs are anchored yet`);
+      this.answersAsOffered(fork, answer);
       this.codecsOfAnswer(answer);
       fork.answer = answer;
       return null;
@@ -281,13 +293,24 @@ export class CallMedia {
       return this.answerForCaller(this.early);
     }
     const answer = parseAudioDescription(body);
-    if (answer.profile !== 'rtp') throw new SdpError(`the callee answered ${answer.protocol}; only plain RTP legs are anchored yet`);
+    this.answersAsOffered(fork, answer);
     fork.answer = answer;
     const early = { fork, leg: fork.leg, codecs: this.codecsOfAnswer(answer), remote: answer, setup: Promise.resolve() };
     early.setup = this.connectFork(early);
     this.early = early;
     await early.setup;
     return this.answerForCaller(early);
+  }
+
+  /**
+   * A fork answers in the profile it was offered (a browser's
+   * UDP/TLS/RTP/SAVPF, else RTP/AVP), a browser with its DTLS fingerprint:
+   * checked before the fork can win, so that a bad answer fails that fork
+   * only and the dial goes on.
+   */
+  private answersAsOffered(fork: ForkMedia, answer: AudioDescription): void {
+    if (answer.profile !== fork.leg.profile) throw new SdpError(`the callee answered ${answer.protocol} to an offer of ${fork.leg.profile === 'webrtc' ? 'UDP/TLS/RTP/SAVPF' : 'RTP/AVP'}`);
+    if (answer.profile === 'webrtc' && answer.webrtc?.fingerprint == null) throw new SdpError('the callee answered WebRTC without a=fingerprint (DTLS-SRTP needs it)');
   }
 
   /**
@@ -321,10 +344,10 @@ export class CallMedia {
   }
 
   /** `from`'s audio to `to`, once `from`'s first packets have made its Producer (and again if it restarts under a new SSRC). */
-  private crossWhenFlowing(side: CallSide, from: PlainRtpLeg, to: PlainRtpLeg, sent: BridgeCodecs, codecs: BridgeCodecs): void {
+  private crossWhenFlowing(side: CallSide, from: MediaLeg, to: MediaLeg, sent: BridgeCodecs, codecs: BridgeCodecs): void {
     from.produce(sent, `${this.callSid}-${side}`, this.ending.signal, async (producer) => {
       // A fork that lost (its early media ended) no longer consumes.
-      if (this.closed || to.transport.closed) return;
+      if (this.closed || to.closed) return;
       try {
         await to.consume(producer, codecs, this.router.rtpCapabilities);
         this.log.debug({ callSid: this.callSid, side, ssrc: producer.rtpParameters.encodings?.[0]?.ssrc }, 'media flowing');
@@ -472,7 +495,7 @@ export class CallMedia {
     }
   }
 
-  private legOf(side: CallSide): PlainRtpLeg {
+  private legOf(side: CallSide): MediaLeg {
     return side === 'a' ? this.caller : this.requireBridged().leg;
   }
 
@@ -484,4 +507,14 @@ export class CallMedia {
   private assertOpen(): void {
     if (this.closed) throw new Error('the call media is closed');
   }
+}
+
+/** A browser's leg: a WebRtcTransport on the WebRtcServer of the router's worker (webrtc-leg.ts). */
+async function openWebRtcLeg(engine: MediaEngine, router: ms.Router, appData: ms.AppData): Promise<WebRtcLeg> {
+  return WebRtcLeg.open({
+    router,
+    webRtcServer: await engine.webRtcServerOf(router),
+    appData,
+    latch: { reports: engine.unknownSsrcs, workerPid: engine.workerPidOf(router) ?? 0 },
+  });
 }

@@ -22,6 +22,7 @@ import { silentLog, type Log } from '../log.js';
 import { CALL_MEDIA_CODECS } from './codecs.js';
 import { MediaResourceTracker, NO_MEDIA, type MediaCounts } from './media-counts.js';
 import { UnknownSsrcReports } from './ssrc-latch.js';
+import { WebRtcServers } from './webrtc-servers.js';
 import { BUILD_WORKER_COMMAND, checkWorkerBinary, hasHeraldPatches } from './worker-binary.js';
 import { WorkerPool, type CreateWorker, type WorkerPoolEvents } from './worker-pool.js';
 
@@ -67,6 +68,8 @@ export class MediaEngine extends EventEmitter<WorkerPoolEvents> {
   /** The worker forwards RFC 4733 telephone-event (Herald's worker patch); known once running. */
   carriesTelephoneEvent = false;
   private starting: Promise<MediaStatus> | null = null;
+  /** Browser legs share one UDP port per worker (webrtc-servers.ts says why not TCP). */
+  private readonly webRtcServers = new WebRtcServers(() => [this.listenInfo('udp')]);
 
   constructor(private readonly options: MediaEngineOptions) {
     super();
@@ -178,6 +181,17 @@ export class MediaEngine extends EventEmitter<WorkerPoolEvents> {
   /** The pid of the worker that holds `router` (unknown-SSRC reports name the worker). */
   workerPidOf(router: ms.Router): number | null {
     return this.routerWorkers.get(router)?.pid ?? null;
+  }
+
+  /**
+   * The WebRtcServer of the worker that holds `router`, where its browser
+   * legs listen (made on first use). Throws MediaCapacityError when
+   * HERALD_RTP_PORTS has no free port for it.
+   */
+  webRtcServerOf(router: ms.Router): Promise<ms.WebRtcServer> {
+    const worker = this.routerWorkers.get(router);
+    if (worker === undefined) throw new MediaUnavailableError('the router is not one of this engine\'s');
+    return this.webRtcServers.for(worker);
   }
 
   /** Where a transport listens: HERALD_RTP_PORTS on listenIp, announced as HERALD_PUBLIC_HOST. */

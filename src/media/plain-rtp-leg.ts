@@ -4,13 +4,14 @@
  * sends (the peer's SDP address, or learnt from the first packet: comedia.ts),
  * the Producer of what the peer sends and the Consumer of what it receives.
  *
- * A leg is what CallMedia bridges; a browser leg (WebRtcTransport: ICE-lite,
- * DTLS-SRTP) is the other kind to come, with the same methods and its own
- * `describe` (ICE and DTLS attributes), so CallMedia does not change for it.
+ * One of the two kinds of MediaLeg that CallMedia bridges; the other is a
+ * browser's (webrtc-leg.ts).
  */
 import type { types as ms } from 'mediasoup';
 import type { AudioDescription, MediaDirection, MediaLine, SdpCodec } from './sdp/audio-description.js';
-import { consumerRtpCapabilities, producerRtpParameters, type BridgeCodecs } from './sdp/codec-match.js';
+import { LegConsumer } from './leg-consumer.js';
+import type { MediaLeg } from './media-leg.js';
+import { producerRtpParameters, type BridgeCodecs } from './sdp/codec-match.js';
 import { SdpOrigin } from './sdp/sdp-origin.js';
 import { writeAudioDescription } from './sdp/write-audio-description.js';
 import { SdpError } from './sdp/sdp-error.js';
@@ -30,19 +31,21 @@ export interface PlainRtpLegOptions {
   latch: { reports: UnknownSsrcReports; workerPid: number };
 }
 
-export class PlainRtpLeg {
+export class PlainRtpLeg implements MediaLeg {
+  readonly profile = 'rtp' as const;
   private readonly origin = new SdpOrigin();
   private connectedTo: { address: string; port: number } | null = null;
   /** What the peer sends: its Producer once latched, and who consumes it (called again with each new Producer). */
   private sending: { codecs: BridgeCodecs; cname: string; signal: AbortSignal; current: ms.Producer | null; listeners: Array<(p: ms.Producer) => Promise<void>>; relatching: boolean } | null = null;
-  private consumer: ms.Consumer | null = null;
-  private receiving = true;
+  private readonly sends: LegConsumer;
 
   private constructor(
     readonly transport: ms.PlainTransport,
     readonly comedia: boolean,
     private readonly latch: PlainRtpLegOptions['latch'],
-  ) {}
+  ) {
+    this.sends = new LegConsumer(transport);
+  }
 
   /** Throws MediaCapacityError when HERALD_RTP_PORTS has no free port left. */
   static async open(o: PlainRtpLegOptions): Promise<PlainRtpLeg> {
@@ -80,6 +83,7 @@ export class PlainRtpLeg {
    * once). With comedia the first packet decides and this does nothing.
    */
   async connect(remote: AudioDescription): Promise<void> {
+    if (remote.profile !== 'rtp') throw new SdpError(`a plain RTP leg cannot take ${remote.protocol}`);
     if (this.comedia) return;
     if (this.connectedTo !== null) {
       if (this.connectedTo.address !== remote.address || this.connectedTo.port !== remote.port) {
@@ -149,26 +153,16 @@ export class PlainRtpLeg {
     );
   }
 
-  /**
-   * The other leg's audio out to this peer. A new producer replaces the one
-   * consumed so far (the fork that gave early media lost to another).
-   */
-  async consume(producer: ms.Producer, codecs: BridgeCodecs, routerCapabilities: ms.RtpCapabilities): Promise<ms.Consumer> {
-    if (this.consumer !== null && this.consumer.producerId === producer.id && !this.consumer.closed) return this.consumer;
-    this.consumer?.close();
-    this.consumer = await this.transport.consume({ producerId: producer.id, rtpCapabilities: consumerRtpCapabilities(routerCapabilities, codecs), paused: !this.receiving });
-    return this.consumer;
+  consume(producer: ms.Producer, codecs: BridgeCodecs, routerCapabilities: ms.RtpCapabilities): Promise<ms.Consumer> {
+    return this.sends.consume(producer, codecs, routerCapabilities);
   }
 
-  /**
-   * Whether the peer wants media now (its SDP says sendrecv or recvonly):
-   * a peer on hold (sendonly, inactive) is sent nothing.
-   */
-  async setReceiving(direction: MediaDirection): Promise<void> {
-    this.receiving = direction === 'sendrecv' || direction === 'recvonly';
-    if (this.consumer === null || this.consumer.closed) return;
-    if (this.receiving && this.consumer.paused) await this.consumer.resume();
-    else if (!this.receiving && !this.consumer.paused) await this.consumer.pause();
+  setReceiving(direction: MediaDirection): Promise<void> {
+    return this.sends.setReceiving(direction);
+  }
+
+  get closed(): boolean {
+    return this.transport.closed;
   }
 
   close(): void {

@@ -3,56 +3,20 @@
  * playwright-core against a real `herald serve` with HERALD_MEDIA=on (the default): alice
  * (`autoanswer=1`) and bob register from the URL, bob calls alice through the
  * demo application, both are in the call and each receives the other's
- * (fake-device) audio straight from the other browser, and `#hangup` brings
- * both back to `registered`.
+ * (fake-device) audio through Herald's mediasoup (each page's selected ICE
+ * pair ends at Herald's media port), and `#hangup` brings both back to
+ * `registered` with no media resource left.
  */
 import { expect } from 'chai';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, packetsReceivedAbove, stateBecomes, statsOf, type PageGlobals } from '../helpers/demo-page-browser.js';
 import { ACCOUNT, accountYaml } from '../helpers/test-account.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
 import { freeTcpPort } from '../helpers/free-port.js';
+import { mediaBecomesEmpty, nodeMedia } from '../helpers/node-media.js';
 
-interface AudioStats {
-  packetsReceived: number;
-  packetsSent: number;
-}
-
-/** What the page functions below use of the browser's globals (this project's TypeScript has no DOM lib). */
-interface PageGlobals {
-  document: { querySelector(selector: string): { textContent: string | null } | null };
-  heraldDemo: { stats(): Promise<AudioStats> };
-}
-
-const CHROMIUM_ARGS = [
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-function stateBecomes(page: Page, state: string, timeout = 20_000): Promise<unknown> {
-  return page.waitForFunction((s) => (globalThis as unknown as PageGlobals).document.querySelector('#state')?.textContent === s, state, { timeout });
-}
-
-/** Waits in the page until its call has received more than `above` audio packets; resolves with the count. */
-function packetsReceivedAbove(page: Page, above: number, timeout = 20_000): Promise<number> {
-  return page.evaluate(
-    async ({ above, timeout }) => {
-      const demo = (globalThis as unknown as PageGlobals).heraldDemo;
-      const deadline = Date.now() + timeout;
-      for (;;) {
-        const { packetsReceived } = await demo.stats();
-        if (packetsReceived > above) return packetsReceived;
-        if (Date.now() > deadline) throw new Error(`inbound audio packets stayed at ${packetsReceived}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    },
-    { above, timeout },
-  );
-}
+const RTP_MIN = 47200;
+const RTP_MAX = 47299;
 
 describe('demo page: two browsers call each other', function () {
   this.timeout(90_000);
@@ -66,9 +30,9 @@ describe('demo page: two browsers call each other', function () {
     const port = await freeTcpPort();
     base = `http://127.0.0.1:${port}`;
     const config = writeConfig(accountYaml({ voiceUrl: `${base}/demo/voice`, extra: `demo:\n  account: ${ACCOUNT}\n` }));
-    // The default HERALD_MEDIA=on, as `npm start` runs: WebRTC callers are not anchored yet, their SDP passes end to end.
-    herald = await startHerald({ config, env: { HERALD_HTTP: `127.0.0.1:${port}`, HERALD_MEDIA: 'on' } });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    // The default HERALD_MEDIA=on, as `npm start` runs: each browser's leg is a WebRtcTransport of the call's router.
+    herald = await startHerald({ config, env: { HERALD_HTTP: `127.0.0.1:${port}`, HERALD_MEDIA: 'on', HERALD_RTP_PORTS: `${RTP_MIN}-${RTP_MAX}` } });
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   });
 
   // Closing a page closes its WebSocket, which removes its bindings: each test starts with no clients.
@@ -102,14 +66,27 @@ describe('demo page: two browsers call each other', function () {
     // Presence follows the call: the list shows alice busy (within a poll or two).
     await bob.waitForFunction(() => /alice — busy/.test((globalThis as unknown as PageGlobals).document.querySelector('#clients')?.textContent ?? ''), undefined, { timeout: 10_000 });
 
-    // Media flows browser to browser (WebRTC SDP passes end to end): the counts rise while the call lasts.
+    // Media flows through Herald: the counts rise while the call lasts, and each page sends to Herald's media port, not to the other page.
     const aliceFirst = await packetsReceivedAbove(alice, 0);
     const bobFirst = await packetsReceivedAbove(bob, 0);
     expect(await packetsReceivedAbove(alice, aliceFirst)).to.be.greaterThan(aliceFirst);
     expect(await packetsReceivedAbove(bob, bobFirst)).to.be.greaterThan(bobFirst);
+    const stats = [await statsOf(alice), await statsOf(bob)];
+    // mediasoup does not transcode: between browsers the bridge takes Opus, what both prefer.
+    expect(stats.map((st) => st.codec)).to.deep.equal(['audio/opus', 'audio/opus']);
+    const remotes = stats.map((st) => st.remote);
+    for (const remote of remotes) {
+      expect(remote?.address).to.equal('127.0.0.1');
+      expect(remote?.port, `the selected ICE pair ends at Herald's media port: ${JSON.stringify(remote)}`).to.be.within(RTP_MIN, RTP_MAX);
+    }
+    // Both legs are on the call's router, so on one worker: its WebRtcServer's one UDP port serves both.
+    expect(remotes[0]?.port, JSON.stringify(remotes)).to.equal(remotes[1]?.port);
+    const media = await nodeMedia(herald);
+    expect(media).to.include({ routers: 1, transports: 2, producers: 2, consumers: 2 });
 
     await bob.click('#hangup');
     await Promise.all([stateBecomes(alice, 'registered'), stateBecomes(bob, 'registered')]);
+    await mediaBecomesEmpty(herald);
     expect(errors).to.deep.equal([]);
   });
 

@@ -11,6 +11,7 @@
  */
 import { expect } from 'chai';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -42,6 +43,11 @@ function audioOf(body: Buffer | string): { address: string; port: number; payloa
 }
 
 /** The SDP bodies in a sipp -trace_msg file, in order. */
+/** The WebRTC offer of Chromium 156 (test/fixtures/sdp), CRLF line ends as on the wire. */
+function chromiumOffer(): string {
+  return readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'sdp', 'chromium-156-webrtc-offer.sdp'), 'utf8').replace(/\r?\n/g, '\r\n');
+}
+
 function sdpInTrace(file: string): string[] {
   return readFileSync(file, 'utf8')
     .split(/-{10,}/)
@@ -64,6 +70,17 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
   const mediaBecomesEmpty = () => mediaBecomesEmptyOf(herald);
 
   const inRange = (port: number) => port >= RTP_MIN && port <= RTP_MAX;
+
+  /** A browser's call (the Chromium offer SIP.js sends) dialing a SIP device: both peers and the device's INVITE. */
+  async function browserCallsDevice() {
+    const callee = await SipDialogPeer.open();
+    const caller = await SipDialogPeer.open();
+    closers.push(() => callee.close(), () => caller.close());
+    const offer = chromiumOffer();
+    twiml = `<Response><Dial><Sip>sip:device@127.0.0.1:${callee.port}</Sip></Dial></Response>`;
+    caller.invite(herald.listeners.udp!.port, NUMBER, offer);
+    return { callee, caller, offer, inv: await callee.nextRequest('INVITE') };
+  }
 
   before(async () => {
     app = createServer((req, res) => {
@@ -411,25 +428,80 @@ describe('media: calls anchored in mediasoup (plain RTP legs)', function () {
     await mediaBecomesEmpty();
   });
 
-  it('a browser (WebRTC) caller: not anchored yet, its offer reaches the callee unchanged and the callee\'s answer comes back (no 488), no media resources used', async () => {
-    const callee = await SipDialogPeer.open();
-    const caller = await SipDialogPeer.open();
-    closers.push(() => callee.close(), () => caller.close());
-    const offer = readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'sdp', 'chromium-156-webrtc-offer.sdp'), 'utf8').replace(/\r?\n/g, '\r\n');
-    twiml = `<Response><Dial><Sip>sip:browser@127.0.0.1:${callee.port}</Sip></Dial></Response>`;
-    caller.invite(herald.listeners.udp!.port, NUMBER, offer);
-    const inv = await callee.nextRequest('INVITE');
-    expect(inv.request.body.toString()).to.equal(offer);
-    expect((await nodeMedia()).transports, 'nothing anchored for this call').to.equal(0);
-    const answer = offer.replace('a=setup:actpass', 'a=setup:active');
-    callee.respond(inv.raw, inv.from, 200, 'OK', answer);
+  it('a browser (WebRTC) caller is anchored: the SIP callee gets Herald\'s RTP/AVP offer, the browser Herald\'s WebRTC answer (ICE-lite, DTLS passive, its mid, rtcp-mux)', async () => {
+    const { callee, caller, inv } = await browserCallsDevice();
+    const forked = parseSdp(inv.request.body.toString()).media[0]!;
+    expect(forked.protocol).to.equal('RTP/AVP');
+    // The browser's carried codecs, in its numbering: opus 111, PCMU 0, PCMA 8, and telephone-event at 48 kHz (110) and 8 kHz (126).
+    expect(audioOf(inv.request.body).payloads).to.deep.equal([111, 0, 8, 110, 126]);
+    callee.respond(inv.raw, inv.from, 200, 'OK', audioSdp(40000, ['8 PCMA/8000']));
     const ok = await caller.finalResponse('INVITE');
     expect(ok.status).to.equal(200);
-    expect(ok.body.toString()).to.equal(answer);
     caller.ack(ok);
+    const answer = parseSdp(ok.body.toString());
+    const audio = answer.media[0]!;
+    expect(audio.protocol).to.equal('UDP/TLS/RTP/SAVPF');
+    expect(audioOf(ok.body).payloads).to.deep.equal([8]);
+    expect(inRange(audio.port), `answer port ${audio.port} in HERALD_RTP_PORTS`).to.equal(true);
+    expect(answer.icelite).to.equal('ice-lite');
+    expect(audio).to.include({ setup: 'passive', rtcpMux: 'rtcp-mux' });
+    expect(String(audio.mid), 'the offer\'s mid').to.equal('0');
+    expect(audio.fingerprint?.type).to.equal('sha-256');
+    // The worker's WebRtcServer: its one UDP port, the port of m= too.
+    expect(audio.candidates?.map((c) => [c.transport, c.ip, c.port, c.type])).to.deep.equal([['udp', '127.0.0.1', audio.port, 'host']]);
+    expect(answer.groups?.map((g) => `${g.type} ${g.mids}`)).to.deep.equal(['BUNDLE 0']);
+    // The browser's Producer is made from its a=ssrc at once (no packet needed), the callee's waits for its RTP.
+    expect(await nodeMedia()).to.include({ routers: 1, transports: 2, producers: 1 });
     caller.inDialog('BYE');
     const bye = await callee.nextRequest('BYE');
     callee.respond(bye.raw, bye.from, 200, 'OK');
+    await mediaBecomesEmpty();
+  });
+
+  it('a browser (WebRTC) caller: early media in a 183 with Herald\'s WebRTC answer, the 200 keeps its ICE and DTLS; a re-INVITE with new ICE credentials (ICE restart) gets new ones on the same port', async () => {
+    const { callee, caller, offer, inv } = await browserCallsDevice();
+    callee.respond(inv.raw, inv.from, 183, 'Session Progress', audioSdp(40000, ['0 PCMU/8000']));
+    const early = parseSdp((await caller.nextResponse(183)).body.toString());
+    expect(early.media[0]!.protocol).to.equal('UDP/TLS/RTP/SAVPF');
+    expect(early.media[0]!.setup).to.equal('passive');
+    callee.respond(inv.raw, inv.from, 200, 'OK', audioSdp(40000, ['0 PCMU/8000']));
+    const ok = await caller.finalResponse('INVITE');
+    expect(ok.status).to.equal(200);
+    caller.ack(ok);
+    await callee.nextRequest('ACK');
+    const answer = parseSdp(ok.body.toString());
+    const ice = (sdp: typeof answer) => [sdp.media[0]!.iceUfrag, sdp.media[0]!.icePwd, sdp.media[0]!.fingerprint?.hash, sdp.media[0]!.port];
+    expect(ice(answer), 'the 200 names the transport the 183 did').to.deep.equal(ice(early));
+
+    // Hold with an ICE restart (new ufrag/pwd, as Chromium writes after a network change).
+    caller.inDialog('INVITE', offer.replace('a=ice-ufrag:/11K', 'a=ice-ufrag:r3st').replace('a=ice-pwd:kgf0E3iegl0vH91AVunQhG2P', 'a=ice-pwd:restartedrestartedrestart').replace('a=sendrecv', 'a=sendonly'));
+    const re = await callee.nextRequest('INVITE');
+    expect(parseSdp(re.request.body.toString()).media[0]!.direction).to.equal('sendonly');
+    callee.respond(re.raw, re.from, 200, 'OK', audioSdp(40000, ['0 PCMU/8000'], 'recvonly'));
+    const reOk = await caller.finalResponse('INVITE');
+    expect(reOk.status).to.equal(200);
+    caller.ack(reOk);
+    const restarted = parseSdp(reOk.body.toString());
+    expect(restarted.media[0]!.direction).to.equal('recvonly');
+    expect(restarted.media[0]!.iceUfrag, 'new ICE credentials').to.not.equal(answer.media[0]!.iceUfrag);
+    expect(restarted.media[0]!.fingerprint?.hash, 'the same DTLS session').to.equal(answer.media[0]!.fingerprint?.hash);
+    expect(restarted.media[0]!.port, 'the same port').to.equal(answer.media[0]!.port);
+    caller.inDialog('BYE');
+    const bye = await callee.nextRequest('BYE');
+    callee.respond(bye.raw, bye.from, 200, 'OK');
+    await mediaBecomesEmpty();
+  });
+
+  it('a browser (WebRTC) offer without a DTLS fingerprint gets 488 and leaves nothing behind', async () => {
+    const caller = await SipDialogPeer.open();
+    closers.push(() => caller.close());
+    const offer = chromiumOffer().replace(/^a=fingerprint:.*\r\n/m, '');
+    twiml = '<Response><Hangup/></Response>';
+    caller.invite(herald.listeners.udp!.port, NUMBER, offer);
+    const final = await caller.finalResponse('INVITE');
+    expect(final.status).to.equal(488);
+    expect(final.headers.get('warning') ?? '').to.match(/fingerprint/);
+    caller.ack(final);
     await mediaBecomesEmpty();
   });
 
@@ -544,6 +616,74 @@ describe('media: HERALD_RTP_PORTS exhausted', function () {
       expect(media).to.include({ routers: 0, transports: 0, producers: 0, consumers: 0 });
       await callsInUseBecomes(herald, 0);
     } finally {
+      caller.close();
+    }
+  });
+
+  it('a browser caller whose worker cannot get a port for its WebRTC server (every UDP port of the range taken) gets 503, and nothing of its media stays', async () => {
+    const taken = await Promise.all([45100, 45101].map((port) => new Promise<Socket>((ok, fail) => {
+      const socket = createSocket('udp4');
+      socket.once('error', fail);
+      socket.bind(port, '0.0.0.0', () => ok(socket));
+    })));
+    const caller = await SipDialogPeer.open();
+    try {
+      const offer = chromiumOffer();
+      caller.invite(herald.listeners.udp!.port, NUMBER, offer);
+      const final = await caller.finalResponse('INVITE');
+      expect(final.status).to.equal(503);
+      expect(final.headers.get('warning') ?? '').to.match(/no free media port in HERALD_RTP_PORTS 45100-45101 for the WebRTC server/);
+      caller.ack(final);
+      expect(await nodeMediaOf(herald)).to.include({ routers: 0, transports: 0, producers: 0, consumers: 0 });
+      await callsInUseBecomes(herald, 0);
+    } finally {
+      caller.close();
+      for (const socket of taken) socket.close();
+    }
+  });
+});
+
+describe('media: HERALD_MEDIA=off', function () {
+  this.timeout(60_000);
+  let herald: HeraldProcess;
+  let app: Server;
+  let twiml = '';
+
+  before(async () => {
+    app = createServer((_req, res) => {
+      res.setHeader('content-type', 'text/xml');
+      res.end(twiml);
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    herald = await startHerald({ config: writeConfig(accountYaml({ voiceUrl: `http://127.0.0.1:${(app.address() as AddressInfo).port}/voice` })), env: { HERALD_MEDIA: 'off' } });
+  });
+  after(async () => {
+    await herald?.stop();
+    await new Promise((r) => app?.close(r));
+  });
+
+  it('a browser\'s WebRTC offer reaches the callee unchanged and the callee\'s answer comes back unchanged (pass-through)', async () => {
+    const callee = await SipDialogPeer.open();
+    const caller = await SipDialogPeer.open();
+    try {
+      twiml = `<Response><Dial><Sip>sip:browser@127.0.0.1:${callee.port}</Sip></Dial></Response>`;
+      const offer = chromiumOffer();
+      caller.invite(herald.listeners.udp!.port, NUMBER, offer);
+      const inv = await callee.nextRequest('INVITE');
+      expect(inv.request.body.toString()).to.equal(offer);
+      const answer = offer.replace('a=setup:actpass', 'a=setup:active');
+      callee.respond(inv.raw, inv.from, 200, 'OK', answer);
+      const ok = await caller.finalResponse('INVITE');
+      expect(ok.status).to.equal(200);
+      expect(ok.body.toString()).to.equal(answer);
+      caller.ack(ok);
+      caller.inDialog('BYE');
+      const bye = await callee.nextRequest('BYE');
+      callee.respond(bye.raw, bye.from, 200, 'OK');
+      expect((await caller.finalResponse('BYE')).status).to.equal(200);
+      expect((await nodeMediaOf(herald)).status).to.equal('off');
+    } finally {
+      callee.close();
       caller.close();
     }
   });

@@ -10,7 +10,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { types as ms } from 'mediasoup';
-import type { PlainRtpLeg } from '../plain-rtp-leg.js';
+import type { MediaLeg } from '../media-leg.js';
 import { producerRtpParameters, type BridgeCodecs } from '../sdp/codec-match.js';
 import { encodeG711, type G711Law } from './g711.js';
 import { PROMPT_RATE } from './wav.js';
@@ -22,7 +22,7 @@ const ENDLESS_CAP_MS = 60 * 60 * 1000;
 
 export interface PromptPlayback {
   router: ms.Router;
-  leg: PlainRtpLeg;
+  leg: MediaLeg;
   /** The leg's codec (PCMU or PCMA), numbered as the router numbers it. */
   codecs: BridgeCodecs;
   samples: Int16Array;

@@ -11,8 +11,7 @@
  * RFC 3605 a=rtcp, RFC 5761 rtcp-mux, RFC 3264 §8.4 c=0.0.0.0 hold).
  *
  * A WebRTC (browser) leg comes in with the same fields plus what ICE-lite
- * and DTLS need (`webrtc`), so the later WebRtcTransport slice reads it from
- * here without another parser.
+ * and DTLS need (`webrtc`), which webrtc-leg.ts reads.
  */
 import { isIP } from 'node:net';
 import { parse, type MediaAttributes, type MediaDescription, type SessionDescription } from 'sdp-transform';
@@ -40,6 +39,8 @@ export interface MediaLine {
   port: number;
   protocol: string;
   formats: string;
+  /** Its a=mid, which a rejected line keeps (JSEP: a browser matches the answer's m= lines by mid). */
+  mid?: string;
 }
 
 export interface WebRtcParameters {
@@ -48,6 +49,10 @@ export interface WebRtcParameters {
   fingerprint: { algorithm: string; value: string } | null;
   setup: string | null;
   candidates: Array<{ ip: string; port: number; protocol: string; type: string; priority: number }>;
+  /** a=mid of the audio stream (an answer repeats the offer's, RFC 8843). */
+  mid: string | null;
+  /** The first a=ssrc of the audio stream: the SSRC the browser sends with (null when it names none). */
+  ssrc: number | null;
 }
 
 export interface AudioDescription {
@@ -108,7 +113,7 @@ export function parseAudioDescription(body: Buffer | string): AudioDescription {
   }
   const media = session.media ?? [];
   // sdp-transform gives a one-format m= line's format as a number.
-  const lines: MediaLine[] = media.map((m) => ({ type: m.type, port: m.port, protocol: m.protocol, formats: String(m.payloads ?? '') }));
+  const lines: MediaLine[] = media.map((m) => ({ type: m.type, port: m.port, protocol: m.protocol, formats: String(m.payloads ?? ''), ...(m.mid !== undefined ? { mid: String(m.mid) } : {}) }));
   const audioIndex = media.findIndex((m) => m.type === 'audio' && m.port !== 0);
   const audio = media[audioIndex];
   if (audio === undefined) throw new SdpError('the SDP has no audio stream (no m=audio line with a port)');
@@ -183,5 +188,7 @@ function webRtcOf(audio: MediaAttributes, session: SessionDescription): WebRtcPa
     fingerprint: fingerprint === undefined ? null : { algorithm: fingerprint.type, value: fingerprint.hash },
     setup: audio.setup ?? session.setup ?? null,
     candidates: (audio.candidates ?? []).filter((c) => c.component === 1).map((c) => ({ ip: c.ip, port: c.port, protocol: c.transport.toLowerCase(), type: c.type, priority: c.priority })),
+    mid: audio.mid === undefined ? null : String(audio.mid),
+    ssrc: audio.ssrcs?.[0] === undefined ? null : Number(audio.ssrcs[0].id),
   };
 }

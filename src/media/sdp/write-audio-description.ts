@@ -3,6 +3,7 @@
  * and the port of the leg's mediasoup transport), the codecs chosen for that
  * leg, the direction, and — for an answer — the offer's other m= lines
  * repeated with port 0 (RFC 3264 §6: rejected, in the offer's order).
+ * A browser leg adds its ICE and DTLS attributes (`webrtc`).
  * Written with sdp-transform, CRLF line ends (RFC 4566 §5).
  */
 import { isIP } from 'node:net';
@@ -21,6 +22,8 @@ export interface LocalAudio {
   ptime: number | null;
   /** For an answer: the offer's m= lines (the audio one at `audioIndex` is replaced by ours, the others rejected). */
   mirror?: { lines: readonly MediaLine[]; audioIndex: number };
+  /** A browser leg's m= protocol and ICE/DTLS attributes (webrtc-attributes.ts); absent for plain RTP. */
+  webrtc?: { media: Partial<MediaAttributes> & { protocol: string }; session: Partial<SessionDescription> };
 }
 
 export function writeAudioDescription(origin: SdpOrigin, local: LocalAudio): Buffer {
@@ -35,12 +38,13 @@ export function writeAudioDescription(origin: SdpOrigin, local: LocalAudio): Buf
     ...(local.rtcpPort === null ? { rtcpMux: 'rtcp-mux' as const } : { rtcp: { port: local.rtcpPort } }),
     ...(local.ptime !== null ? { ptime: local.ptime } : {}),
     direction: local.direction,
+    ...local.webrtc?.media,
   };
   const media: MediaDescription[] =
     local.mirror === undefined
       ? [audio]
       : local.mirror.lines.map((line, i) =>
-          i === local.mirror!.audioIndex ? audio : { type: line.type, port: 0, protocol: line.protocol, payloads: line.formats, rtp: [], fmtp: [] },
+          i === local.mirror!.audioIndex ? audio : { type: line.type, port: 0, protocol: line.protocol, payloads: line.formats, rtp: [], fmtp: [], ...(line.mid !== undefined ? { mid: line.mid } : {}) },
         );
   const session: SessionDescription = {
     version: 0,
@@ -49,6 +53,7 @@ export function writeAudioDescription(origin: SdpOrigin, local: LocalAudio): Buf
     connection: { version, ip: local.address },
     timing: { start: 0, stop: 0 },
     media,
+    ...local.webrtc?.session,
   };
   // The version goes up only when the rest changed (RFC 3264 §8): written once with a placeholder to compare.
   session.origin.sessionVersion = origin.versionFor(write(session));

@@ -14,6 +14,7 @@ import { parseAudioDescription } from '../../../src/media/sdp/audio-description.
 import { asNumberedBy, bridgeCodecs, bridgeSdpCodecs, carriedCodecs, consumerRtpCapabilities, fmtpParameters, keptBy, producerRtpParameters, routerCodecsFor } from '../../../src/media/sdp/codec-match.js';
 import { SdpError } from '../../../src/media/sdp/sdp-error.js';
 import { SdpOrigin } from '../../../src/media/sdp/sdp-origin.js';
+import { webRtcAttributes } from '../../../src/media/sdp/webrtc-attributes.js';
 import { writeAudioDescription } from '../../../src/media/sdp/write-audio-description.js';
 
 const fixture = (name: string) => readFileSync(resolve(import.meta.dirname, '..', '..', 'fixtures', 'sdp', name));
@@ -53,13 +54,15 @@ describe('SDP translation (src/media/sdp)', () => {
       expect(d.codecs.find((c) => c.payloadType === 18)!.fmtp).to.equal('annexb=yes');
     });
 
-    it('Chromium 156 (WebRTC): profile webrtc, rtcp-mux, ICE and DTLS parameters kept for the WebRtcTransport slice', () => {
+    it('Chromium 156 (WebRTC): profile webrtc, rtcp-mux, ICE and DTLS parameters, mid and SSRC for the WebRTC leg', () => {
       const d = parseAudioDescription(fixture('chromium-156-webrtc-offer.sdp'));
       // c=0.0.0.0 and port 9 are what ICE agents write (RFC 8839): not the RFC 2543 hold of plain RTP.
       expect(d).to.include({ profile: 'webrtc', protocol: 'UDP/TLS/RTP/SAVPF', address: '0.0.0.0', port: 9, rtcpMux: true, rtcpPort: 9, direction: 'sendrecv' });
       expect(names(d.codecs).slice(0, 5)).to.deep.equal(['111 opus/48000', '63 red/48000', '9 G722/8000', '0 PCMU/8000', '8 PCMA/8000']);
       expect(d.webrtc).to.deep.include({ iceUfrag: '/11K', icePwd: 'kgf0E3iegl0vH91AVunQhG2P', setup: 'actpass' });
       expect(d.webrtc!.fingerprint!.algorithm).to.equal('sha-256');
+      // What the WebRTC leg needs besides: the mid an answer repeats, the SSRC its Producer takes.
+      expect(d.webrtc).to.include({ mid: '0', ssrc: 2413881366 });
     });
 
     it('refuses with SdpError (488) what it cannot use: no SDP, no audio, SDES-SRTP, no payload type', () => {
@@ -170,6 +173,24 @@ describe('SDP translation (src/media/sdp)', () => {
       expect(parse(body).origin).to.include({ username: 'herald', address: '203.0.113.7' });
     });
 
+    it('a browser leg (webrtc-attributes.ts): UDP/TLS/RTP/SAVPF, ice-lite, its candidate, fingerprint, setup, mid and BUNDLE; reads back as a WebRTC description', () => {
+      const webrtc = webRtcAttributes({
+        ice: { usernameFragment: 'herald-ufrag', password: 'herald-password', iceLite: true },
+        candidates: [{ foundation: 'udpcandidate', priority: 1076302079, ip: '0.0.0.0', address: '203.0.113.7', protocol: 'udp', port: 40010, type: 'host' }],
+        fingerprint: { algorithm: 'sha-256', value: 'AB:CD' },
+        setup: 'passive',
+        mid: 'audio0',
+      });
+      const body = writeAudioDescription(new SdpOrigin(), { ...local, port: 40010, rtcpPort: null, webrtc }).toString();
+      expect(parse(body)).to.include({ icelite: 'ice-lite' });
+      expect(parse(body).groups).to.deep.equal([{ type: 'BUNDLE', mids: 'audio0' }]);
+      const d = parseAudioDescription(body);
+      expect(d).to.include({ profile: 'webrtc', protocol: 'UDP/TLS/RTP/SAVPF', address: '203.0.113.7', port: 40010, rtcpMux: true, direction: 'sendrecv' });
+      expect(d.webrtc).to.deep.include({ iceUfrag: 'herald-ufrag', icePwd: 'herald-password', setup: 'passive', mid: 'audio0', ssrc: null, fingerprint: { algorithm: 'sha-256', value: 'AB:CD' } });
+      expect(d.webrtc!.candidates).to.deep.equal([{ ip: '203.0.113.7', port: 40010, protocol: 'udp', type: 'host', priority: 1076302079 }]);
+      expect(body).to.contain('a=end-of-candidates\r\n');
+    });
+
     it('with rtcp-mux: a=rtcp-mux and no a=rtcp', () => {
       const body = writeAudioDescription(new SdpOrigin(), { ...local, rtcpPort: null }).toString();
       expect(body).to.contain('a=rtcp-mux\r\n');
@@ -184,6 +205,15 @@ describe('SDP translation (src/media/sdp)', () => {
         ['video', 0],
         ['audio', 40002],
       ]);
+    });
+
+    it('a rejected m= line keeps its a=mid (a browser matches the answer\'s lines by mid)', () => {
+      const offer = parseAudioDescription(
+        'v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\na=group:BUNDLE a v\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:a\r\na=rtpmap:111 opus/48000/2\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:v\r\na=rtpmap:96 VP8/90000\r\n',
+      );
+      const body = writeAudioDescription(new SdpOrigin(), { ...local, mirror: { lines: offer.lines, audioIndex: offer.audioIndex } }).toString();
+      const video = parse(body).media[1]!;
+      expect([video.type, video.port, video.mid]).to.deep.equal(['video', 0, 'v']);
     });
 
     it('the o= version goes up by one when the description changes and stays when it does not (RFC 3264 §8)', () => {
