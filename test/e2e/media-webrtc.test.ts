@@ -163,6 +163,26 @@ describe('media: browser (WebRTC) legs anchored in mediasoup', function () {
     expect(errors).to.deep.equal([]);
   });
 
+  it('sipp trunk echoing RTP (-rtp_echo, sends nothing of its own) → Herald → the demo page: the page hears its own audio back, so sipp received it', async () => {
+    twiml = '<Response><Dial><Client>erin</Client></Dial></Response>';
+    const erin = await phone('identity=erin&autoanswer=1');
+    const mediaPort = await freeUdpPort();
+    // The scenario's SDP names [rtpport]: sipp's own -mp port here, where -rtp_echo sends every packet back.
+    const sipp = run('sipp', ['-sf', join(FIXTURES, 'media-uac-say.xml'), '-s', NUMBER, '-m', '1', '-i', '127.0.0.1', '-mi', '127.0.0.1', '-p', '0', '-mp', String(mediaPort), '-key', 'rtpport', String(mediaPort), '-rtp_echo', '-timeout', '40s', '-timeout_error', '-nostdin', `127.0.0.1:${herald.listeners.udp!.port}`], { timeoutMs: 60_000 });
+    await stateBecomes(erin, 'in-call');
+    // Nothing but sipp's echo reaches the trunk leg's Producer: inbound audio at the page went page → Herald → sipp → Herald → page.
+    expect(await packetsReceivedAbove(erin, 50)).to.be.greaterThan(50);
+    expect((await statsOf(erin)).codec).to.equal('audio/PCMU');
+    await sendsToHerald(erin);
+    await erin.click('#hangup');
+    // sipp's scenario ends with the BYE Herald relayed from the page's hangup.
+    const r = await sipp;
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    await stateBecomes(erin, 'registered');
+    await mediaBecomesEmpty(herald);
+    expect(errors).to.deep.equal([]);
+  });
+
   it('a Node trunk with its own RTP (PCMU) → Herald → the demo page: audio both ways, the page\'s arriving from Herald\'s port', async () => {
     twiml = '<Response><Dial><Client>carol</Client></Dial></Response>';
     const carol = await phone('identity=carol&autoanswer=1');
