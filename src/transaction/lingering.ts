@@ -92,7 +92,7 @@ export class LingeringResponses<T> {
   }
 
   private sweep(): void {
-    this.timeout = null;
+    // this.timeout stays set while sweeping, so a listener that adds an entry does not arm a second timer.
     const now = performance.now() + EARLY_TOLERANCE_MS;
     const { keys, responses, deadlines, table } = this;
     let i = this.head;
@@ -100,11 +100,17 @@ export class LingeringResponses<T> {
       const key = keys[i] as string;
       const response = responses[i] as PreparedResponse;
       if (table.get(key) === response) table.delete(key);
-      if (this.listeners.size > 0) this.forgotten(response);
+      if (this.listeners.size > 0) {
+        this.head = i + 1;
+        this.forgotten(response);
+        // A listener stopped the layer (clear): the arrays being swept are gone.
+        if (this.keys !== keys) return;
+      }
     }
     this.head = i;
     this.compact();
-    if (this.head < keys.length) this.arm();
+    this.timeout = null;
+    if (this.head < this.keys.length) this.arm();
   }
 
   private forgotten(response: PreparedResponse): void {
