@@ -21,7 +21,12 @@
  *   node --import tsx bench/register-udp-digest.ts [RATES=2000,3000,4000,5000,6000,8000,10000,12000] [SECONDS=15] [SIPP_PROCESSES=2] [USERS=10000]
  * Environment: REGISTER_BENCH_SERVERS=herald,kamailio,kamailio-stateless (which to run),
  * KAMAILIO_CHILDREN=1 (UDP worker processes of Kamailio; see the config),
- * KAMAILIO_ARGS (more kamailio arguments, e.g. "-x tlsf").
+ * KAMAILIO_ARGS (more kamailio arguments, e.g. "-x tlsf"),
+ * REGISTER_BENCH_LIMIT=N (at most N registrations in flight per sipp process, default 20 s worth:
+ * with a small N the rate falls instead of sipp retransmitting when the machine is busy, so
+ * the CPU per registration of two builds can be compared on a loaded machine),
+ * REGISTER_BENCH_PROFILE=DIR (Herald runs with `node --cpu-prof --cpu-prof-dir DIR`, one
+ * profile per rate, written when it exits; bench/cpu-profile-top.ts reads it).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -40,6 +45,9 @@ const servers = (process.env.REGISTER_BENCH_SERVERS ?? 'herald,kamailio,kamailio
 const kamailioChildren = Number(process.env.KAMAILIO_CHILDREN ?? 1);
 /** More kamailio command-line arguments, space-separated (e.g. "-x tlsf"). */
 const kamailioArgs = (process.env.KAMAILIO_ARGS ?? '').split(' ').filter((a) => a !== '');
+const profileDir = process.env.REGISTER_BENCH_PROFILE;
+const inFlightLimit = process.env.REGISTER_BENCH_LIMIT ? Number(process.env.REGISTER_BENCH_LIMIT) : null;
+if (inFlightLimit !== null && !(Number.isInteger(inFlightLimit) && inFlightLimit > 0)) throw new Error('REGISTER_BENCH_LIMIT must be a positive integer');
 for (const s of servers) if (!['herald', 'kamailio', 'kamailio-stateless'].includes(s)) throw new Error(`unknown server ${s}`);
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -87,6 +95,7 @@ async function startHeraldServer(): Promise<Server> {
     // BENCH_HERALD_NODE_OPTIONS reaches Herald only (e.g. an --import hook that profiles it).
     env: { HERALD_LOG_LEVEL: 'warn', HERALD_SIP_TCP: 'off', HERALD_SIP_WS: 'off', ...(process.env.BENCH_HERALD_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_HERALD_NODE_OPTIONS } : {}) },
     pinCpu: pin ? SERVER_CORE : undefined,
+    ...(profileDir !== undefined ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
   });
   return {
     target: `127.0.0.1:${herald.listeners.udp!.port}`,
@@ -169,7 +178,7 @@ interface Result extends SippOutcome {
 
 function sipp(target: string, k: number, rate: number, calls: number, stat: string | null) {
   const args = ['-sf', scenario, '-inf', injection[k] as string, '-key', 'domain', DOMAIN, '-m', String(calls), '-r', String(rate), '-rp', '1000'];
-  args.push('-l', String(rate * 20), '-buff_size', '4194304', '-t', 'u1', '-i', `127.0.0.${k + 1}`, '-p', '0', '-nostdin', '-timeout', '120s');
+  args.push('-l', String(inFlightLimit ?? rate * 20), '-buff_size', '4194304', '-t', 'u1', '-i', `127.0.0.${k + 1}`, '-p', '0', '-nostdin', '-timeout', '120s');
   if (stat !== null) args.push('-trace_stat', '-stf', stat, '-fd', '1');
   args.push(target);
   return runOnCore(LOAD_CORE, 'sipp', args);

@@ -6,6 +6,14 @@
 import { headerKey, headerName, LIST_HEADERS } from './header-names.js';
 import { splitList } from './grammar.js';
 
+/** The parsed views memoized on a message's headers (see src/sip/fields.ts). */
+export type MemoSlot = 'cseq' | 'via' | 'from' | 'to' | 'contact';
+
+const SLOT_INDEX: Readonly<Record<MemoSlot, number>> = { cseq: 0, via: 1, from: 2, to: 3, contact: 4 };
+const SLOT_COUNT = 5;
+/** Marks a slot not computed yet (null is a legitimate memoized value: "absent or malformed"). */
+const UNSET: unique symbol = Symbol('unset');
+
 export interface HeaderField {
   /** lower-case long form: the lookup key. */
   readonly key: string;
@@ -16,7 +24,12 @@ export interface HeaderField {
 
 export class Headers {
   private fields: HeaderField[];
-  private cache: Map<string, unknown> | null = null;
+  /**
+   * Memoized views, one fixed slot each: an array allocated on first use
+   * instead of a Map per message (a Map costs a hash table and its lookups
+   * on every parsed message; the slots are known in advance).
+   */
+  private cache: unknown[] | null = null;
 
   constructor(fields: HeaderField[] = []) {
     this.fields = fields;
@@ -140,11 +153,15 @@ export class Headers {
   }
 
   /** Caches a parsed view of the headers until they change. */
-  memo<T>(slot: string, compute: () => T): T {
-    if (this.cache === null) this.cache = new Map();
-    if (this.cache.has(slot)) return this.cache.get(slot) as T;
+  memo<T>(slot: MemoSlot, compute: () => T): T {
+    const i = SLOT_INDEX[slot];
+    let cache = this.cache;
+    if (cache === null) cache = this.cache = new Array<unknown>(SLOT_COUNT).fill(UNSET);
+    const hit = cache[i];
+    if (hit !== UNSET) return hit as T;
     const v = compute();
-    this.cache.set(slot, v);
+    // compute() may have changed the headers (dropping the cache); store only into the current one.
+    if (this.cache === cache) cache[i] = v;
     return v;
   }
 }

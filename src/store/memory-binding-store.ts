@@ -2,20 +2,28 @@
 import { detach } from '../core/strings.js';
 import type { Binding, BindingStore, PutGuard, PutOutcome } from './binding-store.js';
 
+/** `s` itself when the binding it replaces already owns an equal string (a refresh repeats most fields), else a copy. */
+function own(s: string, kept: string | undefined): string {
+  return s === kept ? kept : detach(s);
+}
+
 /**
  * The binding with its own copies of the strings cut from the REGISTER (a
  * binding lives up to an hour; a slice would keep the request's whole text).
+ * Strings equal to those of `replaced` are shared with it instead of copied:
+ * a refresh then keeps nothing new but the binding object.
  */
-function owned(b: Binding): Binding {
+function owned(b: Binding, replaced: Binding | undefined): Binding {
   return {
     ...b,
-    identity: detach(b.identity),
-    key: detach(b.key),
-    contactParams: detach(b.contactParams),
-    instanceId: b.instanceId === null ? null : detach(b.instanceId),
-    callId: detach(b.callId),
-    userAgent: b.userAgent === null ? null : detach(b.userAgent),
-    path: b.path.map(detach),
+    identity: own(b.identity, replaced?.identity),
+    key: own(b.key, replaced?.key),
+    contactUri: own(b.contactUri, replaced?.contactUri),
+    contactParams: own(b.contactParams, replaced?.contactParams),
+    instanceId: b.instanceId === null ? null : own(b.instanceId, replaced?.instanceId ?? undefined),
+    callId: own(b.callId, replaced?.callId),
+    userAgent: b.userAgent === null ? null : own(b.userAgent, replaced?.userAgent ?? undefined),
+    path: b.path.map((p, i) => own(p, replaced?.path[i])),
   };
 }
 
@@ -34,11 +42,10 @@ export class MemoryBindingStore implements BindingStore {
   }
 
   async put(put: Binding, guard?: PutGuard): Promise<PutOutcome> {
-    const binding = owned(put);
-    const k = aorKey(binding.accountSid, binding.identity);
-    let m = this.byAor.get(k);
-    if (m === undefined) this.byAor.set(k, (m = new Map()));
-    const old = m.get(binding.key);
+    let m = this.byAor.get(aorKey(put.accountSid, put.identity));
+    const old = m?.get(put.key);
+    const binding = owned(put, old);
+    if (m === undefined) this.byAor.set(aorKey(binding.accountSid, binding.identity), (m = new Map()));
     if (guard !== undefined) {
       // Checked and written in one synchronous turn: no other put interleaves.
       if (old !== undefined && old.callId === binding.callId && old.cseq >= binding.cseq) return 'stale';

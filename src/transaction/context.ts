@@ -4,7 +4,7 @@
  * step with transaction lifetimes.
  */
 import type { SipResponse } from '../sip/message.js';
-import type { Flow, SendErrorHandler, Transport } from '../transport/types.js';
+import type { Flow, PreparedResponse, SendErrorHandler, Transport } from '../transport/types.js';
 import type { TimerQueue, TransactionTimerSettings } from './timers.js';
 
 /** pino-compatible logger subset. */
@@ -28,9 +28,20 @@ export interface Tracked {
   readonly id: string;
 }
 
+/** The layer's compact table of completed UDP non-INVITE transactions (lingering.ts). */
+export interface Lingering {
+  /** Keeps `response` under `key` in place of its transaction until Timer J. */
+  add(key: string, response: PreparedResponse): void;
+  /** True until Timer J forgets `response`. */
+  holds(key: string, response: PreparedResponse): boolean;
+  /** Runs `listener` when Timer J forgets `response` (at once if it has). */
+  onForgotten(key: string, response: PreparedResponse, listener: () => void): void;
+}
+
 export interface TransactionContext {
   readonly transport: Transport;
   readonly timers: TimerQueue;
+  readonly lingering: Lingering;
   readonly settings: TransactionTimerSettings;
   readonly log: TransactionLogger;
   /** Logs a failure to send a response (the transport already tried §18.2.2's fallbacks). */

@@ -12,7 +12,7 @@ import type { ServerTransaction, ServerTransactionState } from './types.js';
 
 
 export abstract class ServerTransactionBase implements ServerTransaction, TimerOwner {
-  state: ServerTransactionState;
+  protected current: ServerTransactionState;
   /**
    * The last response sent, serialized and routed: resent on a retransmitted
    * request (§17.2.1, §17.2.2) without keeping the response objects alive.
@@ -32,7 +32,11 @@ export abstract class ServerTransactionBase implements ServerTransaction, TimerO
     initial: ServerTransactionState,
   ) {
     this.req = request;
-    this.state = initial;
+    this.current = initial;
+  }
+
+  get state(): ServerTransactionState {
+    return this.current;
   }
 
   get request(): SipRequest {
@@ -81,6 +85,11 @@ export abstract class ServerTransactionBase implements ServerTransaction, TimerO
     (this.terminatedListeners ??= []).push(listener);
   }
 
+  /** True when a listener waits for onTerminated. */
+  protected awaitsTermination(): boolean {
+    return this.terminatedListeners !== null;
+  }
+
   get reliable(): boolean {
     return this.flow.reliable;
   }
@@ -109,8 +118,8 @@ export abstract class ServerTransactionBase implements ServerTransaction, TimerO
 
   /** Enters Terminated: timers stop, the layer forgets the transaction, listeners run. */
   protected terminate(): void {
-    if (this.state === 'terminated') return;
-    this.state = 'terminated';
+    if (this.current === 'terminated') return;
+    this.current = 'terminated';
     this.clearTimers();
     this.ctx.serverTerminated(this);
     const listeners = this.terminatedListeners;
@@ -120,12 +129,12 @@ export abstract class ServerTransactionBase implements ServerTransaction, TimerO
 
   /** Layer shutdown: stop without notifying anyone. */
   dispose(): void {
-    this.state = 'terminated';
+    this.current = 'terminated';
     this.terminatedListeners = null;
     this.clearTimers();
   }
 
-  private callListener(listener: () => void): void {
+  protected callListener(listener: () => void): void {
     try {
       listener();
     } catch (err) {

@@ -98,7 +98,7 @@ export class InviteServerTransaction extends ServerTransactionBase {
    * first hop says nothing about the hops beyond it, and the 2xx is end to end.
    */
   private enterAccepted(response: SipResponse): void {
-    this.state = 'accepted';
+    this.current = 'accepted';
     this.sendAndRemember(response);
     const t1 = this.ctx.settings.t1;
     this.timerL = this.ctx.timers.start(64 * t1, this, 'L');
@@ -115,7 +115,7 @@ export class InviteServerTransaction extends ServerTransactionBase {
 
   /** §17.2.1: 3xx–6xx → Completed; Timer G (UDP) from T1 doubling up to T2; Timer H = 64·T1. */
   private enterCompleted(response: SipResponse): void {
-    this.state = 'completed';
+    this.current = 'completed';
     this.sendAndRemember(response);
     const t1 = this.ctx.settings.t1;
     if (!this.reliable) {
@@ -138,7 +138,7 @@ export class InviteServerTransaction extends ServerTransactionBase {
   receiveAck(_ack: SipRequest): boolean {
     if (this.state === 'completed') {
       // §17.2.1: ACK in Completed → Confirmed; Timer G stops; Timer I = T4 on UDP, 0 on reliable transports.
-      this.state = 'confirmed';
+      this.current = 'confirmed';
       this.timerG = this.ctx.timers.cancel(this.timerG);
       this.timerH = this.ctx.timers.cancel(this.timerH);
       if (this.reliable) this.terminate();

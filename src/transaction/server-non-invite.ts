@@ -6,18 +6,34 @@
  *
  * Retransmitted requests are absorbed: nothing is sent in Trying, the last
  * provisional is resent in Proceeding and the final response in Completed.
+ *
+ * Over UDP, Completed usually lasts in compact form: the layer keeps only the
+ * final response under the transaction's key (see lingering.ts) and this
+ * object is let go; its state and onTerminated then follow that entry.
  */
 import type { SipRequest, SipResponse } from '../sip/message.js';
-import type { Flow } from '../transport/types.js';
+import type { Flow, PreparedResponse } from '../transport/types.js';
 import type { TransactionContext } from './context.js';
 import { ServerTransactionBase } from './server-base.js';
 import type { TimerHandle, TimerName } from './timers.js';
+import type { ServerTransactionState } from './types.js';
 
 export class NonInviteServerTransaction extends ServerTransactionBase {
   private timerJ: TimerHandle | null = null;
+  /** The response the layer lingers with in place of this object, once compacted. */
+  private compacted: PreparedResponse | null = null;
 
   constructor(id: string, request: SipRequest, flow: Flow, ctx: TransactionContext) {
     super(id, request, flow, ctx, 'trying');
+  }
+
+  override get state(): ServerTransactionState {
+    // A compacted transaction is Terminated once Timer J made the layer forget its response.
+    const compacted = this.compacted;
+    if (compacted !== null && this.current !== 'terminated' && !this.ctx.lingering.holds(this.id, compacted)) {
+      this.current = 'terminated';
+    }
+    return this.current;
   }
 
   respond(response: SipResponse): void {
@@ -29,17 +45,34 @@ export class NonInviteServerTransaction extends ServerTransactionBase {
     }
     if (response.status < 200) {
       // §17.2.2: a provisional response moves Trying to Proceeding.
-      this.state = 'proceeding';
+      this.current = 'proceeding';
       this.sendAndRemember(response);
       return;
     }
     // §17.2.2: a final response moves to Completed; Timer J = 64·T1 on UDP, 0 on reliable transports.
-    this.state = 'completed';
+    this.current = 'completed';
     this.sendAndRemember(response);
-    if (this.reliable) this.terminate();
-    else {
+    if (this.reliable) {
+      this.terminate();
+      return;
+    }
+    this.releaseRequest();
+    const last = this.last;
+    if (last !== null && !this.awaitsTermination()) {
+      // Nobody listens for the end: Timer J runs in the layer's compact table (lingering.ts).
+      this.compacted = last;
+      this.ctx.lingering.add(this.id, last);
+    } else {
       this.timerJ = this.ctx.timers.start(64 * this.ctx.settings.t1, this, 'J');
-      this.releaseRequest();
+    }
+  }
+
+  override onTerminated(listener: () => void): void {
+    const compacted = this.compacted;
+    if (compacted !== null && this.current !== 'terminated') {
+      this.ctx.lingering.onForgotten(this.id, compacted, listener);
+    } else {
+      super.onTerminated(listener);
     }
   }
 

@@ -15,6 +15,7 @@ import type {
   Flow,
   Inbound,
   InboundFailure,
+  PreparedResponse,
   Protocol,
   SendTarget,
   Transport,
@@ -29,6 +30,7 @@ import {
   type Tracked,
 } from './context.js';
 import { ackKeyOfAck, clientKey, responseKey, serverKey } from './keys.js';
+import { LingeringResponses } from './lingering.js';
 import { ensureMaxForwards, ownTopBranch, pushOwnVia } from './outbound.js';
 import { ServerTransactionBase } from './server-base.js';
 import { InviteServerTransaction } from './server-invite.js';
@@ -46,12 +48,17 @@ interface AckWaiter {
   ackReceived(): void;
 }
 
+/** How late, as a share of Timer J, the sweep of lingering responses may run (1 s at the default 32 s). */
+const LINGER_SLACK_SHARE = 1 / 32;
+
 export class TransactionLayer {
-  private readonly servers = new Map<string, ServerTransactionBase>();
+  /** Live server transactions, and completed UDP non-INVITE ones as just their final response (lingering.ts). */
+  private readonly servers = new Map<string, ServerTransactionBase | PreparedResponse>();
   private readonly clients = new Map<string, ClientTransactionBase>();
   /** INVITE server transactions in Accepted whose 2xx awaits its ACK, by Call-ID, CSeq number, To tag. */
   private readonly awaitingAck = new Map<string, AckWaiter>();
   private readonly timers: TimerQueue;
+  private readonly lingering: LingeringResponses<ServerTransactionBase>;
   private readonly log: TransactionLogger;
   private readonly ctx: TransactionContext;
   private stopped = false;
@@ -91,12 +98,17 @@ export class TransactionLayer {
       log.error({ err, timer: name }, 'transaction timer handler threw'),
     );
     const onResponseError = (err: Error): void => log.warn({ err }, 'response could not be sent');
+    const timerJ = 64 * settings.t1;
+    this.lingering = new LingeringResponses(this.servers, timerJ, timerJ * LINGER_SLACK_SHARE, (err) =>
+      log.error({ err }, 'onTerminated listener threw'),
+    );
     const servers = this.servers;
     const clients = this.clients;
     const awaitingAck = this.awaitingAck;
     this.ctx = {
       transport,
       timers: this.timers,
+      lingering: this.lingering,
       settings,
       log,
       onResponseError,
@@ -224,7 +236,8 @@ export class TransactionLayer {
     this.stopped = true;
     this.transport.off('message', this.onMessage);
     this.transport.off('malformed', this.onMalformed);
-    for (const txn of this.servers.values()) txn.dispose();
+    this.lingering.clear();
+    for (const txn of this.servers.values()) if (txn instanceof ServerTransactionBase) txn.dispose();
     for (const txn of this.clients.values()) txn.dispose();
     this.servers.clear();
     this.clients.clear();
@@ -254,8 +267,7 @@ export class TransactionLayer {
     if (key === null) return;
     const existing = this.servers.get(key);
     if (existing !== undefined) {
-      // §17.2.1, §17.2.2: a retransmission is absorbed by its transaction.
-      existing.receiveRetransmission(request);
+      this.absorb(existing, request);
       return;
     }
     if (method === 'INVITE') {
@@ -268,6 +280,12 @@ export class TransactionLayer {
       this.servers.set(key, txn);
       this.deliver(request, txn);
     }
+  }
+
+  /** §17.2.1, §17.2.2: a retransmission is absorbed by its transaction, or answered from its lingering response. */
+  private absorb(existing: ServerTransactionBase | PreparedResponse, request: SipRequest): void {
+    if (existing instanceof ServerTransactionBase) existing.receiveRetransmission(request);
+    else this.transport.sendPrepared(existing, this.ctx.onResponseError);
   }
 
   private deliver(request: SipRequest, txn: ServerTransactionBase): void {
@@ -331,7 +349,7 @@ export class TransactionLayer {
     if (key === null) return;
     const existing = this.servers.get(key);
     if (existing !== undefined) {
-      existing.receiveRetransmission(cancel);
+      this.absorb(existing, cancel);
       return;
     }
     const txn = new NonInviteServerTransaction(key, cancel, flow, this.ctx);

@@ -6,6 +6,7 @@
  * any request aim our responses at a third party, and no UA we serve needs
  * multicast responses.
  */
+import { detach } from '../core/strings.js';
 import { topViaOf } from '../sip/fields.js';
 import type { SipResponse } from '../sip/message.js';
 import type { Address, Flow, Protocol } from './types.js';
@@ -21,6 +22,18 @@ function unbracket(host: string): string {
 
 const PORT = /^[0-9]{1,5}$/;
 
+/**
+ * The target as an address of its own. A prepared response lingers with its
+ * transaction (Timer J, 32 s over UDP), and the Via host or `received` it was
+ * read from is a slice of the whole message text: the flow's own remote
+ * address is shared when the response goes back where the request came from
+ * (the usual case), any other address is copied.
+ */
+function ownTarget(address: string, port: number, flow: Flow): Address {
+  const remote = flow.remote;
+  return address === remote.address && port === remote.port ? remote : { address: detach(address), port };
+}
+
 /** The address:port a response to a request that came on `flow` is sent to, by its top Via. */
 export function responseTarget(response: SipResponse, flow: Flow): Address {
   const via = topViaOf(response);
@@ -32,10 +45,10 @@ export function responseTarget(response: SipResponse, flow: Flow): Address {
     const rport = via.params.get('rport');
     if (rport !== undefined && rport !== null && PORT.test(rport)) {
       const port = Number(rport);
-      if (port > 0 && port <= 65535) return { address, port };
+      if (port > 0 && port <= 65535) return ownTarget(address, port, flow);
     }
   }
   const port = via.port ?? defaultPort(flow.protocol);
   // Port 0 cannot be sent to (a hostile or broken Via): answer where the request came from.
-  return port > 0 && port <= 65535 ? { address, port } : flow.remote;
+  return port > 0 && port <= 65535 ? ownTarget(address, port, flow) : flow.remote;
 }

@@ -285,13 +285,27 @@ describe('header fields', () => {
     it('memo caches until the headers change', () => {
       const h = new Headers().append('Call-ID', 'x');
       let computed = 0;
-      const get = (): string | undefined => h.memo('slot', () => (computed++, h.get('call-id')));
+      const get = (): string | undefined => h.memo('cseq', () => (computed++, h.get('call-id')));
       expect(get()).to.equal('x');
       expect(get()).to.equal('x');
       expect(computed).to.equal(1);
       h.set('Call-ID', 'y');
       expect(get()).to.equal('y');
       expect(computed).to.equal(2);
+    });
+
+    it('memo keeps each slot apart and remembers a null view', () => {
+      const h = new Headers().append('Call-ID', 'x');
+      let computed = 0;
+      const none = (): null => h.memo('via', () => (computed++, null));
+      expect(none()).to.equal(null);
+      expect(none()).to.equal(null);
+      expect(computed, 'null is a memoized value, not a miss').to.equal(1);
+      expect(h.memo('to', () => 'to-view')).to.equal('to-view');
+      expect(h.memo('from', () => 'from-view')).to.equal('from-view');
+      expect(h.memo('to', () => 'recomputed')).to.equal('to-view');
+      expect(none()).to.equal(null);
+      expect(computed).to.equal(1);
     });
 
     it('headers are serialized in order with their names as stored', () => {

@@ -36,6 +36,16 @@ describe('Via', () => {
     }
   });
 
+  it('the common sent-protocols (compared, not matched by the regex) read as their other spellings do', () => {
+    for (const t of ['UDP', 'TCP', 'TLS', 'WS', 'WSS']) {
+      const common = ok(`SIP/2.0/${t} h.example.com:5070;branch=z9hG4bK-1`);
+      expect(common).to.deep.equal(ok(`sip / 2.0 / ${t.toLowerCase()}\t h.example.com:5070;branch=z9hG4bK-1`));
+      expect(common).to.deep.include({ protocol: 'SIP', version: '2.0', transport: t, host: 'h.example.com', port: 5070 });
+    }
+    expect(ok('SIP/2.0/UDPX h').transport, 'a longer transport is not cut to a common one').to.equal('UDPX');
+    expect(parseVia('SIP/2.0/UDP ').ok, 'a common sent-protocol still needs a host').to.equal(false);
+  });
+
   it('a parameter without value: rport as a request, and others', () => {
     const v = ok('SIP/2.0/WSS 7v0qv3q6jg5n.invalid;branch=z9hG4bK4827164;rport;alias');
     expect(v.params.get('rport')).to.equal(null);

@@ -95,6 +95,65 @@ describe('non-INVITE server transaction (RFC 3261 §17.2.2)', () => {
     expect(user.requests.items).to.have.length(1);
   });
 
+  describe('Completed over UDP in compact form (nobody listens for the end)', () => {
+    it('answers retransmissions from the kept response, then Timer J forgets it and the request is new again', async () => {
+      const req = request({ method: 'REGISTER' });
+      transport.inject(req, udpFlow());
+      const txn = user.requests.items[0]!.txn;
+      const t0 = performance.now();
+      txn.respond(createResponse(txn.request, 200));
+      expect(txn.state).to.equal('completed');
+      expect(layer.serverTransactionCount()).to.equal(1);
+      transport.inject(req, udpFlow());
+      transport.inject(req, udpFlow());
+      expect(transport.responses(200)).to.have.length(3);
+      expect(user.requests.items).to.have.length(1);
+      // A listener registered only now still hears of the end, when Timer J fires.
+      await terminated(txn);
+      expect(performance.now() - t0, 'never before 64·T1').to.be.at.least(64 * FAST.t1 - 1);
+      expect(txn.state).to.equal('terminated');
+      expect(layer.serverTransactionCount()).to.equal(0);
+      transport.inject(req, udpFlow());
+      expect(user.requests.items).to.have.length(2);
+    });
+
+    it('runs a late onTerminated listener once, and one registered after the end at once', async () => {
+      transport.inject(request({ method: 'OPTIONS' }), udpFlow());
+      const txn = user.requests.items[0]!.txn;
+      txn.respond(createResponse(txn.request, 200));
+      let calls = 0;
+      txn.onTerminated(() => calls++);
+      txn.onTerminated(() => {
+        throw new Error('a throwing listener does not stop the others');
+      });
+      await terminated(txn);
+      expect(calls).to.equal(1);
+      let after = 0;
+      txn.onTerminated(() => after++);
+      expect(after).to.equal(1);
+    });
+
+    it('is terminated by stop() without running its listeners', () => {
+      transport.inject(request({ method: 'OPTIONS' }), udpFlow());
+      const txn = user.requests.items[0]!.txn;
+      txn.respond(createResponse(txn.request, 200));
+      let calls = 0;
+      txn.onTerminated(() => calls++);
+      layer.stop();
+      expect(layer.serverTransactionCount()).to.equal(0);
+      expect(txn.state).to.equal('terminated');
+      expect(calls).to.equal(0);
+    });
+
+    it('answers a retransmitted CANCEL from the kept response', () => {
+      transport.inject(request({ method: 'CANCEL' }), udpFlow());
+      expect(transport.responses(481)).to.have.length(1);
+      transport.inject(request({ method: 'CANCEL' }), udpFlow());
+      expect(transport.responses(481)).to.have.length(2);
+      expect(layer.serverTransactionCount()).to.equal(1);
+    });
+  });
+
   it('terminates at once over a reliable transport (Timer J = 0)', () => {
     transport.inject(
       request({ method: 'OPTIONS', via: 'SIP/2.0/TCP 192.0.2.10:40000;branch=z9hG4bK-t1' }),
