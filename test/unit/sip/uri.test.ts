@@ -57,6 +57,23 @@ describe('URIs', () => {
   });
 
   describe('parts of a SIP URI', () => {
+    it('URIs without parameters share one map that cannot be changed; a URI with parameters has its own', () => {
+      const a = ok('sip:alice@example.com');
+      const b = ok('sip:bob@example.net:5070?subject=hi');
+      if (a.kind !== 'sip' || b.kind !== 'sip') throw new Error('not sip');
+      expect(a.params).to.equal(b.params);
+      expect(a.params.size).to.equal(0);
+      expect(() => a.params.set('transport', 'tcp')).to.throw(TypeError, /copy it/);
+      expect(() => a.params.delete('x')).to.throw(TypeError);
+      const copy = new Map(a.params);
+      copy.set('transport', 'tcp');
+      expect(formatUri({ ...a, params: copy })).to.equal('sip:alice@example.com;transport=tcp');
+      const c = ok('sip:carol@example.com;transport=udp');
+      if (c.kind !== 'sip') throw new Error('not sip');
+      expect(c.params).to.not.equal(a.params);
+      expect(a.params.size, 'nothing leaked into the shared map').to.equal(0);
+    });
+
     it('user, password, host, port, parameters and headers', () => {
       expect(ok('sips:alice:pw@[2001:db8::1]:5061;transport=tls;lr?h=v&k=w')).to.deep.equal({
         kind: 'sip',
