@@ -10,9 +10,11 @@
 import { expect } from 'chai';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, packetsReceivedAbove, stateBecomes, statsOf, type PageGlobals } from '../helpers/demo-page-browser.js';
-import { ACCOUNT, accountYaml } from '../helpers/test-account.js';
+import { resolve } from 'node:path';
+import { ACCOUNT, accountYaml, APP } from '../helpers/test-account.js';
+import { run } from '../helpers/run.js';
 import { startHerald, writeConfig, type HeraldProcess } from '../helpers/herald-process.js';
-import { freeTcpPort } from '../helpers/free-port.js';
+import { freeTcpPort, freeUdpPort } from '../helpers/free-port.js';
 import { mediaBecomesEmpty, nodeMedia } from '../helpers/node-media.js';
 
 const RTP_MIN = 47200;
@@ -29,7 +31,14 @@ describe('demo page: two browsers call each other', function () {
   before(async () => {
     const port = await freeTcpPort();
     base = `http://127.0.0.1:${port}`;
-    const config = writeConfig(accountYaml({ voiceUrl: `${base}/demo/voice`, extra: `demo:\n  account: ${ACCOUNT}\n` }));
+    // bob also exists as a Digest softphone user that may place calls (as in config/default.yaml).
+    const config = writeConfig(
+      accountYaml({
+        voiceUrl: `${base}/demo/voice`,
+        accountExtra: `    sipDomain: demo.sip.localhost\n    credentials:\n      - { username: bob, password: bob-secret, outgoingApplication: ${APP} }\n`,
+        extra: `demo:\n  account: ${ACCOUNT}\n`,
+      }),
+    );
     // The default HERALD_MEDIA=on, as `npm start` runs: each browser's leg is a WebRtcTransport of the call's router.
     herald = await startHerald({ config, env: { HERALD_HTTP: `127.0.0.1:${port}`, HERALD_MEDIA: 'on', HERALD_RTP_PORTS: `${RTP_MIN}-${RTP_MAX}` } });
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
@@ -101,6 +110,23 @@ describe('demo page: two browsers call each other', function () {
     await Promise.all([stateBecomes(carol, 'in-call'), stateBecomes(dave, 'in-call')]);
     await carol.click('#hangup');
     await Promise.all([stateBecomes(carol, 'registered'), stateBecomes(dave, 'registered')]);
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('a softphone (sipp, Digest user bob as in the default config) calls the page: it rings through the demo application, answers, and hears itself back through sipp\'s echo', async () => {
+    const alice = await open('identity=alice&autoanswer=1');
+    await stateBecomes(alice, 'registered');
+    const fixture = resolve(import.meta.dirname, '..', 'fixtures', 'sipp', 'softphone-digest-call.xml');
+    const softphone = run('sipp', ['-sf', fixture, '-key', 'user', 'bob', '-key', 'domain', 'demo.sip.localhost', '-key', 'to', 'alice', '-au', 'bob', '-ap', 'bob-secret', '-d', '6000', '-i', '127.0.0.1', '-mi', '127.0.0.1', '-mp', String(await freeUdpPort()), '-rtp_echo', '-p', '0', '-m', '1', '-timeout', '30s', '-timeout_error', '-nostdin', `127.0.0.1:${herald.listeners.udp!.port}`], { timeoutMs: 45_000 });
+    await stateBecomes(alice, 'in-call');
+    // The softphone only echoes: what the page receives went page → Herald → softphone → Herald → page.
+    const first = await packetsReceivedAbove(alice, 0);
+    expect(await packetsReceivedAbove(alice, first + 20)).to.be.greaterThan(first + 20);
+    expect((await statsOf(alice)).codec).to.equal('audio/PCMU');
+    const r = await softphone;
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    await stateBecomes(alice, 'registered');
+    await mediaBecomesEmpty(herald);
     expect(errors).to.deep.equal([]);
   });
 });
