@@ -84,7 +84,7 @@ describe('instructions: webhook timeout and malformed TwiML → fallback, Redire
     const [voice, fallback] = [latest('/voice'), latest('/fallback')];
     expect(fallback.params.CallSid).to.equal(voice.params.CallSid);
     expect(fallback.signatureValid).to.equal(true);
-    expect(herald.logs.some((l) => l.msg === 'voiceUrl failed' && /timed out after 1000 ms/.test(String(l.reason)))).to.equal(true);
+    await herald.logged((l) => l.msg === 'voiceUrl failed' && /timed out after 1000 ms/.test(String(l.reason)));
     await callsInUseBecomes(herald, 0);
   });
 

@@ -304,8 +304,8 @@ describe('media: browser (WebRTC) legs anchored in mediasoup', function () {
     expect(final.status).to.be.within(400, 699);
     trunk.ack(final);
     // Refused as that fork's answer, before it could win (the dial would have gone on to any other fork).
-    const refused = herald.logs.find((l) => l.msg === 'dialed leg answered with media that cannot be bridged: 488');
-    expect(String(refused?.reason)).to.match(/answered RTP\/AVP to an offer of UDP\/TLS\/RTP\/SAVPF/);
+    const refused = await herald.logged((l) => l.msg === 'dialed leg answered with media that cannot be bridged: 488');
+    expect(String(refused.reason)).to.match(/answered RTP\/AVP to an offer of UDP\/TLS\/RTP\/SAVPF/);
     await mediaBecomesEmpty(herald);
   });
 

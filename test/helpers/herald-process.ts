@@ -21,6 +21,12 @@ export interface HeraldProcess {
   logs: Array<Record<string, unknown>>;
   /** stderr text so far. */
   stderr(): string;
+  /**
+   * The first log line (so far or to come) that `match` accepts. A log line
+   * may reach the test after the SIP message Herald sent at the same moment
+   * (stdout is another pipe), so a test that checks a log waits for it.
+   */
+  logged(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** SIGTERM and wait for exit; resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   exited: Promise<number | null>;
@@ -62,6 +68,7 @@ export async function startHerald(
       ? spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
       : spawn('taskset', ['-c', options.pinCpu, process.execPath, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Array<Record<string, unknown>> = [];
+  const logWaiters = new Set<(line: Record<string, unknown>) => void>();
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
@@ -76,6 +83,7 @@ export async function startHerald(
         return;
       }
       logs.push(entry);
+      for (const waiter of [...logWaiters]) waiter(entry);
       if (entry.msg === 'ready') {
         clearTimeout(timer);
         res(entry.listeners as HeraldProcess['listeners']);
@@ -92,6 +100,26 @@ export async function startHerald(
     listeners,
     logs,
     stderr: () => stderr,
+    logged(match, timeoutMs = 10_000) {
+      const found = logs.find(match);
+      if (found !== undefined) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const waiter = (entry: Record<string, unknown>) => {
+          if (!match(entry)) return;
+          done();
+          resolve(entry);
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`no such log line within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          logWaiters.delete(waiter);
+        };
+        logWaiters.add(waiter);
+      });
+    },
     exited,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
