@@ -10,6 +10,7 @@
 import type { types as ms } from 'mediasoup';
 import type { AudioDescription, MediaDirection, MediaLine, SdpCodec } from './sdp/audio-description.js';
 import { LegConsumer } from './leg-consumer.js';
+import { LegProducer } from './leg-producer.js';
 import type { MediaLeg } from './media-leg.js';
 import { producerRtpParameters, type BridgeCodecs } from './sdp/codec-match.js';
 import { SdpOrigin } from './sdp/sdp-origin.js';
@@ -36,7 +37,9 @@ export class PlainRtpLeg implements MediaLeg {
   private readonly origin = new SdpOrigin();
   private connectedTo: { address: string; port: number } | null = null;
   /** What the peer sends: its Producer once latched, and who consumes it (called again with each new Producer). */
-  private sending: { codecs: BridgeCodecs; cname: string; signal: AbortSignal; current: ms.Producer | null; listeners: Array<(p: ms.Producer) => Promise<void>>; relatching: boolean } | null = null;
+  private sending: LegProducer | null = null;
+  /** A relatch window is open (relatch()). */
+  private relatching = false;
   private readonly sends: LegConsumer;
 
   private constructor(
@@ -104,11 +107,10 @@ export class PlainRtpLeg implements MediaLeg {
    */
   produce(codecs: BridgeCodecs, cname: string, signal: AbortSignal, onProducer: (p: ms.Producer) => Promise<void>): void {
     if (this.sending === null) {
-      this.sending = { codecs, cname, signal, current: null, listeners: [], relatching: false };
+      this.sending = new LegProducer(codecs, cname, signal, this.transport);
       this.latchNext(signal);
     }
-    this.sending.listeners.push(onProducer);
-    if (this.sending.current !== null) void onProducer(this.sending.current);
+    this.sending.listen(onProducer);
   }
 
   /**
@@ -118,8 +120,8 @@ export class PlainRtpLeg implements MediaLeg {
    */
   relatch(windowMs: number): void {
     const s = this.sending;
-    if (s === null || s.current === null || s.relatching || s.signal.aborted) return;
-    s.relatching = true;
+    if (s === null || s.current === null || this.relatching || s.signal.aborted) return;
+    this.relatching = true;
     const window = new AbortController();
     const stop = () => window.abort(new Error('no new SSRC'));
     const timer = setTimeout(stop, windowMs);
@@ -128,28 +130,22 @@ export class PlainRtpLeg implements MediaLeg {
     this.latchNext(window.signal, () => {
       clearTimeout(timer);
       s.signal.removeEventListener('abort', stop);
-      s.relatching = false;
+      this.relatching = false;
     });
   }
 
   private latchNext(signal: AbortSignal, done?: () => void): void {
     const s = this.sending!;
-    latchProducer({
-      transport: this.transport,
-      reports: this.latch.reports,
-      workerPid: this.latch.workerPid,
-      payloadType: s.codecs.audio.payloadType,
-      rtpParameters: producerRtpParameters(s.codecs, s.cname),
-      signal,
-    }).then(
-      async (producer) => {
-        done?.();
-        const previous = s.current;
-        s.current = producer;
-        for (const listener of s.listeners) await listener(producer);
-        previous?.close();
-      },
-      () => done?.(),
+    s.adopt(
+      latchProducer({
+        transport: this.transport,
+        reports: this.latch.reports,
+        workerPid: this.latch.workerPid,
+        payloadType: s.codecs.audio.payloadType,
+        rtpParameters: producerRtpParameters(s.codecs, s.cname),
+        signal,
+      }),
+      done,
     );
   }
 

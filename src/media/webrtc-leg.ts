@@ -16,6 +16,7 @@
  */
 import type { types as ms } from 'mediasoup';
 import { LegConsumer } from './leg-consumer.js';
+import { LegProducer } from './leg-producer.js';
 import type { MediaLeg } from './media-leg.js';
 import type { AudioDescription, MediaDirection, MediaLine, SdpCodec } from './sdp/audio-description.js';
 import { producerRtpParameters, type BridgeCodecs } from './sdp/codec-match.js';
@@ -49,7 +50,7 @@ export class WebRtcLeg implements MediaLeg {
   /** Herald's DTLS role once connected ('server' unless the peer answered `passive`). */
   private dtlsRole: 'server' | 'client' | null = null;
   /** What the peer sends: its Producer, and who consumes it (called again with each new Producer). */
-  private sending: { codecs: BridgeCodecs; cname: string; signal: AbortSignal; current: ms.Producer | null; listeners: Array<(p: ms.Producer) => Promise<void>> } | null = null;
+  private sending: LegProducer | null = null;
 
   private constructor(
     readonly transport: ms.WebRtcTransport,
@@ -116,11 +117,10 @@ export class WebRtcLeg implements MediaLeg {
 
   produce(codecs: BridgeCodecs, cname: string, signal: AbortSignal, onProducer: (p: ms.Producer) => Promise<void>): void {
     if (this.sending === null) {
-      this.sending = { codecs, cname, signal, current: null, listeners: [] };
+      this.sending = new LegProducer(codecs, cname, signal, this.transport);
       this.produceNext();
     }
-    this.sending.listeners.push(onProducer);
-    if (this.sending.current !== null) void onProducer(this.sending.current);
+    this.sending.listen(onProducer);
   }
 
   /** A re-offer that names another SSRC (the browser replaced its track): a Producer for it replaces the old one. */
@@ -140,18 +140,7 @@ export class WebRtcLeg implements MediaLeg {
       ssrc !== null
         ? this.transport.produce({ kind: 'audio', rtpParameters: { ...rtpParameters, encodings: [{ ssrc }] } })
         : latchProducer({ transport: this.transport, reports: this.latch.reports, workerPid: this.latch.workerPid, payloadType: s.codecs.audio.payloadType, rtpParameters, signal: s.signal });
-    made.then(
-      async (producer) => {
-        // Made while the call ended (see LegConsumer.consume): nothing else would close it.
-        if (this.transport.closed) return producer.close();
-        const previous = s.current;
-        s.current = producer;
-        for (const listener of s.listeners) await listener(producer);
-        previous?.close();
-      },
-      // The call ended first (its transport closed, or the latch was aborted): nothing is left to produce for.
-      () => undefined,
-    );
+    s.adopt(made);
   }
 
   consume(producer: ms.Producer, codecs: BridgeCodecs, routerCapabilities: ms.RtpCapabilities): Promise<ms.Consumer> {

@@ -177,6 +177,9 @@ describe('media: many calls whose audio starts at once on one worker', function 
       expect((await caller.finalResponse('BYE')).status).to.equal(200);
     }
     await mediaBecomesEmpty(herald);
+    // The worker closes its sockets after the counts reach zero (closing is asynchronous): wait for them, within a bound.
+    const deadline = Date.now() + 10_000;
+    while (boundRtpPorts(herald).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(boundRtpPorts(herald), 'RTP ports still bound by Herald\'s workers').to.deep.equal([]);
   });
 });

@@ -11,6 +11,7 @@
  * /v1/Node counts no router, transport, producer or consumer afterwards.
  */
 import { expect } from 'chai';
+import type { SipResponse } from '../../src/sip/message.js';
 import dgram from 'node:dgram';
 import { resolve } from 'node:path';
 import { createServer, type Server } from 'node:http';
@@ -118,6 +119,16 @@ describe('media: <Play> and <Say> into the caller\'s leg', function () {
     const m = /^m=audio (\d+) RTP\/AVP ([\d ]+)/m.exec(ok.body.toString())!;
     expect(Number(m[1])).to.be.within(RTP_MIN, RTP_MAX);
     return { caller, rtp, payloads: m[2]!.trim() };
+  }
+
+  /** A caller sending no offer (late offer) to a document that plays tone.wav: its RTP socket and Herald's 200 (not ACKed yet). */
+  async function lateOfferCallerAtTone(): Promise<{ caller: SipDialogPeer; rtp: RtpPeer; ok: SipResponse }> {
+    twiml = `<Response><Play>${base}/tone.wav</Play></Response>`;
+    const caller = await SipDialogPeer.open();
+    const rtp = await RtpPeer.open();
+    closers.push(() => caller.close(), () => rtp.close());
+    caller.invite(herald.listeners.udp!.port, NUMBER, '');
+    return { caller, rtp, ok: await caller.finalResponse('INVITE') };
   }
 
   /** Herald's BYE at the end of the document, answered. */
@@ -248,12 +259,7 @@ describe('media: <Play> and <Say> into the caller\'s leg', function () {
   });
 
   it('a caller without an offer (late offer) is offered G.711 and telephone-event in the 200; the prompt plays in the codec its ACK answers', async () => {
-    twiml = `<Response><Play>${base}/tone.wav</Play></Response>`;
-    const caller = await SipDialogPeer.open();
-    const rtp = await RtpPeer.open();
-    closers.push(() => caller.close(), () => rtp.close());
-    caller.invite(herald.listeners.udp!.port, NUMBER, '');
-    const ok = await caller.finalResponse('INVITE');
+    const { caller, rtp, ok } = await lateOfferCallerAtTone();
     expect(ok.status).to.equal(200);
     const offer = /^m=audio (\d+) RTP\/AVP ([\d ]+)/m.exec(ok.body.toString())!;
     expect(Number(offer[1])).to.be.within(RTP_MIN, RTP_MAX);
@@ -268,12 +274,7 @@ describe('media: <Play> and <Say> into the caller\'s leg', function () {
   });
 
   it('a late-offer caller whose ACK carries no answer is hung up (RFC 3261 §13.2.1), nothing played, nothing left', async () => {
-    twiml = `<Response><Play>${base}/tone.wav</Play></Response>`;
-    const caller = await SipDialogPeer.open();
-    const rtp = await RtpPeer.open();
-    closers.push(() => caller.close(), () => rtp.close());
-    caller.invite(herald.listeners.udp!.port, NUMBER, '');
-    const ok = await caller.finalResponse('INVITE');
+    const { caller, rtp, ok } = await lateOfferCallerAtTone();
     caller.ack(ok);
     await heraldHangsUp(caller);
     expect(rtp.received).to.deep.equal([]);
