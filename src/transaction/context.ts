@@ -5,6 +5,7 @@
  */
 import type { SipResponse } from '../sip/message.js';
 import type { Flow, PreparedResponse, SendErrorHandler, Transport } from '../transport/types.js';
+import type { LingerId } from './lingering.js';
 import type { TimerQueue, TransactionTimerSettings } from './timers.js';
 
 /** pino-compatible logger subset. */
@@ -30,12 +31,12 @@ export interface Tracked {
 
 /** The layer's compact table of completed UDP non-INVITE transactions (lingering.ts). */
 export interface Lingering {
-  /** Keeps `response` under `key` in place of its transaction until Timer J. */
-  add(key: string, response: PreparedResponse): void;
-  /** True until Timer J forgets `response`. */
-  holds(key: string, response: PreparedResponse): boolean;
-  /** Runs `listener` when Timer J forgets `response` (at once if it has). */
-  onForgotten(key: string, response: PreparedResponse, listener: () => void): void;
+  /** Keeps `response` under `key` in place of its transaction until Timer J; returns the entry's id. */
+  add(key: string, response: PreparedResponse): LingerId;
+  /** True until Timer J forgets entry `id`. */
+  holds(key: string, id: LingerId): boolean;
+  /** Runs `listener` when Timer J forgets entry `id` (at once if it has). */
+  onForgotten(key: string, id: LingerId, listener: () => void): void;
 }
 
 export interface TransactionContext {

@@ -12,7 +12,8 @@
  * object is let go; its state and onTerminated then follow that entry.
  */
 import type { SipRequest, SipResponse } from '../sip/message.js';
-import type { Flow, PreparedResponse } from '../transport/types.js';
+import type { Flow } from '../transport/types.js';
+import type { LingerId } from './lingering.js';
 import type { TransactionContext } from './context.js';
 import { ServerTransactionBase } from './server-base.js';
 import type { TimerHandle, TimerName } from './timers.js';
@@ -20,8 +21,8 @@ import type { ServerTransactionState } from './types.js';
 
 export class NonInviteServerTransaction extends ServerTransactionBase {
   private timerJ: TimerHandle | null = null;
-  /** The response the layer lingers with in place of this object, once compacted. */
-  private compacted: PreparedResponse | null = null;
+  /** The layer's entry for this transaction's final response, once compacted. */
+  private compacted: LingerId | null = null;
 
   constructor(id: string, request: SipRequest, flow: Flow, ctx: TransactionContext) {
     super(id, request, flow, ctx, 'trying');
@@ -60,8 +61,7 @@ export class NonInviteServerTransaction extends ServerTransactionBase {
     const last = this.last;
     if (last !== null && !this.awaitsTermination()) {
       // Nobody listens for the end: Timer J runs in the layer's compact table (lingering.ts).
-      this.compacted = last;
-      this.ctx.lingering.add(this.id, last);
+      this.compacted = this.ctx.lingering.add(this.id, last);
     } else {
       this.timerJ = this.ctx.timers.start(64 * this.ctx.settings.t1, this, 'J');
     }

@@ -15,7 +15,6 @@ import type {
   Flow,
   Inbound,
   InboundFailure,
-  PreparedResponse,
   Protocol,
   SendTarget,
   Transport,
@@ -30,7 +29,7 @@ import {
   type Tracked,
 } from './context.js';
 import { ackKeyOfAck, clientKey, responseKey, serverKey } from './keys.js';
-import { LingeringResponses } from './lingering.js';
+import { LingeringResponses, type LingerId } from './lingering.js';
 import { ensureMaxForwards, ownTopBranch, pushOwnVia } from './outbound.js';
 import { ServerTransactionBase } from './server-base.js';
 import { InviteServerTransaction } from './server-invite.js';
@@ -53,7 +52,7 @@ const LINGER_SLACK_SHARE = 1 / 32;
 
 export class TransactionLayer {
   /** Live server transactions, and completed UDP non-INVITE ones as just their final response (lingering.ts). */
-  private readonly servers = new Map<string, ServerTransactionBase | PreparedResponse>();
+  private readonly servers = new Map<string, ServerTransactionBase | LingerId>();
   private readonly clients = new Map<string, ClientTransactionBase>();
   /** INVITE server transactions in Accepted whose 2xx awaits its ACK, by Call-ID, CSeq number, To tag. */
   private readonly awaitingAck = new Map<string, AckWaiter>();
@@ -283,9 +282,13 @@ export class TransactionLayer {
   }
 
   /** §17.2.1, §17.2.2: a retransmission is absorbed by its transaction, or answered from its lingering response. */
-  private absorb(existing: ServerTransactionBase | PreparedResponse, request: SipRequest): void {
-    if (existing instanceof ServerTransactionBase) existing.receiveRetransmission(request);
-    else this.transport.sendPrepared(existing, this.ctx.onResponseError);
+  private absorb(existing: ServerTransactionBase | LingerId, request: SipRequest): void {
+    if (existing instanceof ServerTransactionBase) {
+      existing.receiveRetransmission(request);
+      return;
+    }
+    const response = this.lingering.response(existing);
+    if (response !== null) this.transport.sendPrepared(response, this.ctx.onResponseError);
   }
 
   private deliver(request: SipRequest, txn: ServerTransactionBase): void {

@@ -4,6 +4,7 @@
  * and SIP message builders.
  */
 import { parseMessage } from '../../../src/sip/parser.js';
+import { serialize } from '../../../src/sip/serializer.js';
 import type { SipMessage, SipRequest, SipResponse } from '../../../src/sip/message.js';
 import type {
   Address,
@@ -130,14 +131,14 @@ export class FakeTransport implements Transport {
   private readonly prepared = new WeakMap<PreparedResponse, SipResponse>();
 
   prepareResponse(response: SipResponse, flow: Flow): PreparedResponse {
-    const p: PreparedResponse = { status: response.status, bytes: Buffer.alloc(0), flow, target: flow.remote };
+    const p: PreparedResponse = { status: response.status, bytes: serialize(response), flow, target: flow.remote };
     this.prepared.set(p, response);
     return p;
   }
 
   sendPrepared(prepared: PreparedResponse, onError?: SendErrorHandler): void {
-    const response = this.prepared.get(prepared);
-    if (response === undefined) throw new Error('sendPrepared with a response this transport did not prepare');
+    // A lingering response comes back rebuilt from its bytes (lingering.ts keeps no objects).
+    const response = this.prepared.get(prepared) ?? reparsed(prepared.bytes);
     this.sendResponse(response, prepared.flow, onError);
   }
 
@@ -362,4 +363,10 @@ export async function eventually(cond: () => boolean, timeoutMs = 3000, stepMs =
     if (performance.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
     await delay(stepMs);
   }
+}
+
+function reparsed(bytes: Buffer): SipResponse {
+  const r = parseMessage(bytes);
+  if (!r.ok || r.message.type !== 'response') throw new Error('sendPrepared with bytes that are not a response');
+  return r.message;
 }
