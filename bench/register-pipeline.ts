@@ -10,7 +10,8 @@
  * less noise than the open-loop sipp bench (bench/register-udp-digest.ts),
  * which remains the number that counts. For comparing builds, one core:
  *   taskset -c 0 node --import tsx bench/register-pipeline.ts [SECONDS=10] [USERS=10000] [ROUNDS=5]
- * Prints µs per registration per round, the median, and one JSON line.
+ * Prints µs per registration per round, the median, and one JSON line; also
+ * in host units (bench/host-speed.ts, timed around each round), to compare builds.
  * REGISTER_PIPELINE_WARMUP=SECONDS (default 35: the steady state, once Timer J's 32 s of
  * lingering answers are all there), REGISTER_PIPELINE_SNAPSHOT=FILE writes a heap snapshot after the last round.
  */
@@ -24,6 +25,7 @@ import { parse as parseYaml } from 'yaml';
 import { configFromText } from '../src/config/load.js';
 import { createHeraldServer } from '../src/server.js';
 import { parseMessage } from '../src/sip/parser.js';
+import { hostUnitMicros } from './host-speed.js';
 import type { SipResponse } from '../src/sip/message.js';
 
 const seconds = Number(process.argv[2] ?? 10);
@@ -122,34 +124,12 @@ function clientOnly(n: number): number {
   return ((performance.now() - t0) * 1000) / n;
 }
 
-/**
- * A fixed piece of pure work (parsing a REGISTER), timed around each round: the
- * host's speed for this VM varies by up to 2× from minute to minute (shared
- * cores), so rounds are also reported in units of it to compare builds.
- */
-const CALIBRATION = Buffer.from(
-  `REGISTER sip:${DOMAIN} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1;rport\r\nFrom: <sip:u@${DOMAIN}>;tag=1\r\n` +
-    `To: <sip:u@${DOMAIN}>\r\nCall-ID: c@h\r\nCSeq: 1 REGISTER\r\nContact: <sip:u@127.0.0.1:5061;transport=UDP>\r\nMax-Forwards: 70\r\nExpires: 600\r\nContent-Length: 0\r\n\r\n`,
-  'latin1',
-);
-function calibrate(): number {
-  const cpu0 = process.cpuUsage();
-  let n = 0;
-  for (let i = 0; i < 20000; i++) {
-    const r = parseMessage(CALIBRATION);
-    if (r.ok) n += r.message.headers.size;
-  }
-  const cpu = process.cpuUsage(cpu0);
-  if (n === 0) throw new Error('calibration message does not parse');
-  return (cpu.user + cpu.system) / 20000;
-}
-
 let user = 0;
 const units: number[] = [];
 const results: number[] = [];
 for (let round = 0; round <= rounds; round++) {
   const until = performance.now() + (round === 0 ? warmupSeconds : seconds) * 1000;
-  const unitBefore = calibrate();
+  const unitBefore = hostUnitMicros();
   const cpu0 = process.cpuUsage();
   let n = 0;
   while (performance.now() < until) {
@@ -163,7 +143,7 @@ for (let round = 0; round <= rounds; round++) {
   }
   const cpu = process.cpuUsage(cpu0);
   const us = (cpu.user + cpu.system) / n;
-  const unit = (unitBefore + calibrate()) / 2;
+  const unit = (unitBefore + hostUnitMicros()) / 2;
   if (round > 0) {
     results.push(us);
     units.push(us / unit);

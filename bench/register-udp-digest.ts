@@ -17,7 +17,10 @@
  * microseconds per successful registration. A server sustains a rate when
  * fewer than 0.1 % of the calls fail and its median second is within 5 % of
  * the offered rate (sipp does not count calls it could not start as failed);
- * a server leaves the ladder at the first rate it does not sustain. Usage:
+ * a server leaves the ladder at the first rate it does not sustain. The CPU
+ * cost is also given in host units (bench/host-speed.ts, measured on the
+ * server's core before and after each run): this VM's core speed varies by up
+ * to 2× between minutes, and the unit puts runs minutes apart on one scale. Usage:
  *   node --import tsx bench/register-udp-digest.ts [RATES=2000,3000,4000,5000,6000,8000,10000,12000] [SECONDS=15] [SIPP_PROCESSES=2] [USERS=10000]
  * Environment: REGISTER_BENCH_SERVERS=herald,kamailio,kamailio-stateless (which to run),
  * KAMAILIO_CHILDREN=1 (UDP worker processes of Kamailio; see the config),
@@ -173,6 +176,8 @@ interface Result extends SippOutcome {
   offered: number;
   /** server CPU time per successful registration over the measured run, µs. */
   cpuMicros: number;
+  /** the core's speed around the run (bench/host-speed.ts), µs per unit */
+  hostUnitUs: number;
   sustained: boolean;
 }
 
@@ -184,7 +189,20 @@ function sipp(target: string, k: number, rate: number, calls: number, stat: stri
   return runOnCore(LOAD_CORE, 'sipp', args);
 }
 
+/** The server core's speed right now (see bench/host-speed.ts). */
+async function hostUnit(): Promise<number> {
+  const r = await runOnCore(SERVER_CORE, process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'host-speed.ts')]);
+  return (JSON.parse(r.stdout.trim()) as { hostUnitUs: number }).hostUnitUs;
+}
+
 async function measure(name: string, rate: number): Promise<Result> {
+  const unitBefore = await hostUnit();
+  const result = await measureServer(name, rate);
+  result.hostUnitUs = Number(((unitBefore + (await hostUnit())) / 2).toFixed(3));
+  return result;
+}
+
+async function measureServer(name: string, rate: number): Promise<Result> {
   const server = name === 'herald' ? await startHeraldServer() : await startKamailio(name === 'kamailio-stateless');
   try {
     const perProcess = Math.round(rate / processes);
@@ -200,6 +218,7 @@ async function measure(name: string, rate: number): Promise<Result> {
       offered: rate,
       ...outcome,
       cpuMicros: outcome.ok === 0 ? 0 : Math.round((cpu * 1e6) / outcome.ok),
+      hostUnitUs: 0,
       sustained: outcome.failedPercent < MAX_FAILED_PERCENT && outcome.median >= MIN_MEDIAN_SHARE * rate,
     };
   } finally {
@@ -214,8 +233,8 @@ if (servers.some((s) => s.startsWith('kamailio')) && spawnSync('kamailio', ['-v'
 console.log(
   `REGISTER with Digest over UDP: ${users} users, ${seconds} s per rate after 3 s warm-up, ${processes} sipp (${pin ? 'server on core 0, sipp on core 1' : 'unpinned'}); Kamailio children=${kamailioChildren}`,
 );
-console.log('| server | offered/s | registrations/s (median) | min / max second | failed | sipp retransmissions | server CPU per registration | sustained |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---|');
+console.log('| server | offered/s | registrations/s (median) | min / max second | failed | sipp retransmissions | server CPU per registration | the same in host units | sustained |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---|');
 const results: Result[] = [];
 const active = new Set(servers);
 for (const rate of rates) {
@@ -223,7 +242,7 @@ for (const rate of rates) {
     if (!active.has(name)) continue;
     const r = await measure(name, rate);
     results.push(r);
-    console.log(`| ${name} | ${rate} | ${r.median} | ${r.min} / ${r.max} | ${r.failed} of ${r.ok + r.failed} (${r.failedPercent.toFixed(3)} %) | ${r.retransmissions} | ${r.cpuMicros} µs | ${r.sustained ? 'yes' : 'no'} |`);
+    console.log(`| ${name} | ${rate} | ${r.median} | ${r.min} / ${r.max} | ${r.failed} of ${r.ok + r.failed} (${r.failedPercent.toFixed(3)} %) | ${r.retransmissions} | ${r.cpuMicros} µs | ${(r.cpuMicros / r.hostUnitUs).toFixed(0)} (unit ${r.hostUnitUs} µs) | ${r.sustained ? 'yes' : 'no'} |`);
     if (!r.sustained) active.delete(name);
   }
   if (active.size === 0) break;

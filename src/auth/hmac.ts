@@ -8,12 +8,21 @@
 import { hash } from 'node:crypto';
 
 const BLOCK: Record<HmacAlgorithm, number> = { sha256: 64, sha1: 64 };
+const DIGEST_BYTES: Record<HmacAlgorithm, number> = { sha256: 32, sha1: 20 };
 
 export type HmacAlgorithm = 'sha256' | 'sha1';
+
+const EMPTY = new Uint8Array(0);
+/** Message bytes a MAC is computed over without allocating (longer ones are concatenated). */
+const SCRATCH_BYTES = 512;
 
 export class HmacKey {
   private readonly innerPad: Buffer;
   private readonly outerPad: Buffer;
+  /** inner pad followed by the message, reused by every `mac` (single-threaded, so never shared mid-call). */
+  private readonly inner: Buffer;
+  /** outer pad followed by the inner digest. */
+  private readonly outer: Buffer;
 
   constructor(
     private readonly algorithm: HmacAlgorithm,
@@ -29,11 +38,25 @@ export class HmacKey {
       this.innerPad[i] = (k[i] as number) ^ 0x36;
       this.outerPad[i] = (k[i] as number) ^ 0x5c;
     }
+    this.inner = Buffer.alloc(block + SCRATCH_BYTES);
+    this.innerPad.copy(this.inner);
+    this.outer = Buffer.alloc(block + DIGEST_BYTES[algorithm]);
+    this.outerPad.copy(this.outer);
   }
 
-  /** HMAC(key, concatenation of `parts`). */
-  mac(...parts: Uint8Array[]): Buffer {
-    const inner = hash(this.algorithm, Buffer.concat([this.innerPad, ...parts]), 'buffer');
-    return hash(this.algorithm, Buffer.concat([this.outerPad, inner]), 'buffer');
+  /** HMAC(key, a | b): the nonce MAC's two parts, written after the pads kept in place (no Buffer.concat per MAC). */
+  mac(a: Uint8Array, b: Uint8Array = EMPTY): Buffer {
+    const block = this.innerPad.length;
+    const end = block + a.length + b.length;
+    let message: Buffer;
+    if (end <= this.inner.length) {
+      this.inner.set(a, block);
+      this.inner.set(b, block + a.length);
+      message = this.inner.subarray(0, end);
+    } else {
+      message = Buffer.concat([this.innerPad, a, b]);
+    }
+    this.outer.set(hash(this.algorithm, message, 'buffer'), block);
+    return hash(this.algorithm, this.outer, 'buffer');
   }
 }

@@ -152,6 +152,24 @@ export class Headers {
     return new Headers(this.fields.slice());
   }
 
+  /**
+   * Replaces the first list element of a header by `value` and memoizes
+   * `view` as its parsed form, when the caller already holds it (the top Via
+   * edited in place by stampVia): the next reader does not parse it again.
+   */
+  replaceFirst(name: string, value: string, slot: MemoSlot, view: unknown): this {
+    this.removeFirst(name);
+    this.prepend(name, value);
+    this.memo(slot, () => view);
+    return this;
+  }
+
+  /** The view memoized in `slot`, or undefined when none was computed since the last change. */
+  memoized(slot: MemoSlot): unknown {
+    const v = this.cache?.[SLOT_INDEX[slot]];
+    return v === UNSET ? undefined : v;
+  }
+
   /** Caches a parsed view of the headers until they change. */
   memo<T>(slot: MemoSlot, compute: () => T): T {
     const i = SLOT_INDEX[slot];

@@ -2,7 +2,7 @@
 import { Headers } from './headers.js';
 import { SipResponse, type SipRequest } from './message.js';
 import { randomToken } from './ids.js';
-import { parseNameAddr } from './name-addr.js';
+import { parseNameAddr, type NameAddr } from './name-addr.js';
 
 /** Default reason phrases (RFC 3261 §21 and the extensions Herald answers with). */
 export const REASON_PHRASES: Readonly<Record<number, string>> = {
@@ -76,8 +76,10 @@ export function createResponse(
     if (f.key === 'via' || f.key === 'from' || f.key === 'call-id' || f.key === 'cseq') h.append(f.name, f.value);
     else if (f.key === 'to') {
       // The tag is a header parameter: a `tag` URI parameter inside <> or a
-      // ";tag=" inside a quoted display name is not one.
-      const na = parseNameAddr(f.value);
+      // ";tag=" inside a quoted display name is not one. Validation parsed To
+      // already (memoized, one To field); else parse it here.
+      const memo = request.headers.memoized('to') as NameAddr | null | undefined;
+      const na = memo ? { ok: true as const, value: memo } : parseNameAddr(f.value);
       const hasTag = na.ok ? na.value.params.has('tag') : /;\s*tag\s*=/i.test(f.value);
       h.append(f.name, status > 100 && !hasTag ? `${f.value};tag=${toTag ?? randomToken(10)}` : f.value);
     }

@@ -73,7 +73,8 @@ export class LingeringResponses<T extends object> {
       this.chunks.push(chunk);
       this.used = 0;
     }
-    bytes.copy(chunk, this.used);
+    // TypedArray#set copies natively; Buffer#copy makes a view per call in JS first.
+    chunk.set(bytes, this.used);
     const id = this.base + this.keys.length;
     this.keys.push(key);
     this.deadlines.push(performance.now() + this.lifetimeMs);

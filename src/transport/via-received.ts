@@ -49,8 +49,7 @@ export function stampVia(msg: SipMessage, sourceIp: string, sourcePort: number):
     changed = true;
   }
   if (!changed) return;
-  // Replace only the first Via element; the others keep their text. The memoized
-  // Via we just edited is dropped with the header change and re-parsed on demand.
-  msg.headers.removeFirst('via');
-  msg.headers.prepend('Via', formatVia(via));
+  // Replace only the first Via element; the others keep their text. The Via we
+  // just edited is the parsed form of the new value: memoized again, not re-parsed.
+  msg.headers.replaceFirst('Via', formatVia(via), 'via', via);
 }
