@@ -4,6 +4,7 @@
  * message's headers. Each returns null when the field is absent or malformed;
  * `validateRequest` says which and why.
  */
+import type { Headers } from './headers.js';
 import type { SipMessage } from './message.js';
 import { parseNameAddr, type NameAddr } from './name-addr.js';
 import { parseVia, type Via } from './via.js';
@@ -25,11 +26,13 @@ export function parseCSeq(value: string): CSeq | null {
   return { seq, method: m[2] as string };
 }
 
+function computeCSeq(h: Headers): CSeq | null {
+  const v = h.getAll('cseq');
+  return v.length === 1 ? parseCSeq(v[0] as string) : null;
+}
+
 export function cseqOf(msg: SipMessage): CSeq | null {
-  return msg.headers.memo('cseq', () => {
-    const v = msg.headers.getAll('cseq');
-    return v.length === 1 ? parseCSeq(v[0] as string) : null;
-  });
+  return msg.headers.memo('cseq', computeCSeq);
 }
 
 export function callIdOf(msg: SipMessage): string | null {
@@ -37,32 +40,35 @@ export function callIdOf(msg: SipMessage): string | null {
   return v.length === 1 && v[0] !== '' ? (v[0] as string) : null;
 }
 
-export function topViaOf(msg: SipMessage): Via | null {
-  return msg.headers.memo('via', () => {
-    const first = msg.headers.get('via');
-    if (first === undefined) return null;
-    const list = msg.headers.list('via');
-    if (list === null || list.length === 0) return null;
-    const r = parseVia(list[0] as string);
-    return r.ok ? r.value : null;
-  });
+function computeTopVia(h: Headers): Via | null {
+  const first = h.get('via');
+  if (first === undefined) return null;
+  const list = h.list('via');
+  if (list === null || list.length === 0) return null;
+  const r = parseVia(list[0] as string);
+  return r.ok ? r.value : null;
 }
 
-function singleNameAddr(msg: SipMessage, key: 'from' | 'to'): NameAddr | null {
-  return msg.headers.memo(key, () => {
-    const v = msg.headers.getAll(key);
-    if (v.length !== 1) return null;
-    const r = parseNameAddr(v[0] as string);
-    return r.ok ? r.value : null;
-  });
+export function topViaOf(msg: SipMessage): Via | null {
+  return msg.headers.memo('via', computeTopVia);
 }
+
+function singleNameAddr(h: Headers, key: 'from' | 'to'): NameAddr | null {
+  const v = h.getAll(key);
+  if (v.length !== 1) return null;
+  const r = parseNameAddr(v[0] as string);
+  return r.ok ? r.value : null;
+}
+
+const computeFrom = (h: Headers): NameAddr | null => singleNameAddr(h, 'from');
+const computeTo = (h: Headers): NameAddr | null => singleNameAddr(h, 'to');
 
 export function fromOf(msg: SipMessage): NameAddr | null {
-  return singleNameAddr(msg, 'from');
+  return msg.headers.memo('from', computeFrom);
 }
 
 export function toOf(msg: SipMessage): NameAddr | null {
-  return singleNameAddr(msg, 'to');
+  return msg.headers.memo('to', computeTo);
 }
 
 /** The Contact list (§20.10): name-addrs, and whether a `*` was among them (REGISTER's wildcard, §10.2.2). */
@@ -76,21 +82,23 @@ export interface Contacts {
  * (validation and the registrar both read it); null when any is malformed.
  */
 export function contactsOf(msg: SipMessage): Contacts | null {
-  return msg.headers.memo('contact', () => {
-    const values = msg.headers.list('contact');
-    if (values === null) return null;
-    const out: Contacts = { wildcard: false, list: [] };
-    for (const v of values) {
-      if (v.trim() === '*') {
-        out.wildcard = true;
-        continue;
-      }
-      const r = parseNameAddr(v);
-      if (!r.ok) return null;
-      out.list.push(r.value);
+  return msg.headers.memo('contact', computeContacts);
+}
+
+function computeContacts(h: Headers): Contacts | null {
+  const values = h.list('contact');
+  if (values === null) return null;
+  const out: Contacts = { wildcard: false, list: [] };
+  for (const v of values) {
+    if (v.trim() === '*') {
+      out.wildcard = true;
+      continue;
     }
-    return out;
-  });
+    const r = parseNameAddr(v);
+    if (!r.ok) return null;
+    out.list.push(r.value);
+  }
+  return out;
 }
 
 export function tagOf(na: NameAddr | null): string | null {

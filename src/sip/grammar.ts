@@ -98,27 +98,27 @@ export function splitList(value: string): string[] | null {
 /** Generic parameters (`;name[=value]`, §25.1 generic-param) as an ordered map with lower-case names. */
 export type Params = Map<string, string | null>;
 
-/** The one map of every URI without parameters (see NO_URI_PARAMS). */
+/** The one map of every parameter list that is empty (see NO_PARAMS). */
 class NoParams extends Map<string, string | null> {
   override set(): this {
-    throw new TypeError('a parsed URI without parameters shares NO_URI_PARAMS: copy it (new Map(params)) before changing it');
+    throw new TypeError('an empty parsed parameter list is the shared NO_PARAMS: copy it (new Map(params)) before changing it');
   }
   override delete(): boolean {
-    throw new TypeError('a parsed URI without parameters shares NO_URI_PARAMS: copy it (new Map(params)) before changing it');
+    throw new TypeError('an empty parsed parameter list is the shared NO_PARAMS: copy it (new Map(params)) before changing it');
   }
   override clear(): void {
-    throw new TypeError('a parsed URI without parameters shares NO_URI_PARAMS: copy it (new Map(params)) before changing it');
+    throw new TypeError('an empty parsed parameter list is the shared NO_PARAMS: copy it (new Map(params)) before changing it');
   }
 }
 
 /**
- * The parameters of every parsed URI that has none (`sip:alice@example.com`,
- * most Request-URIs, To and From URIs): one shared map instead of a new Map
- * per URI, which was the largest single allocation of a REGISTER. It cannot
- * be changed (it throws); code that changes parameters copies them first, as
- * it must anyway not to alter a parsed message.
+ * The parameters of everything parsed without any (`sip:alice@example.com`,
+ * most Request-URIs, To and From URIs, a To without a tag): one shared map
+ * instead of a new Map each, which was the largest single allocation of a
+ * REGISTER. It cannot be changed (it throws); code that changes parameters
+ * copies them first, as it must anyway not to alter a parsed message.
  */
-export const NO_URI_PARAMS: Params = new NoParams();
+export const NO_PARAMS: Params = new NoParams();
 
 /**
  * Parses `;a=b;c` starting at `i` (which must be at a `;` or the end).
@@ -130,7 +130,7 @@ export const NO_URI_PARAMS: Params = new NoParams();
  */
 export function scanParams(s: string, i: number, stop = '', uri = false): Scan<Params> {
   i = skipWs(s, i);
-  if (uri && (i >= s.length || stop.includes(s[i] as string))) return { ok: true, value: NO_URI_PARAMS, next: i };
+  if (i >= s.length || stop.includes(s[i] as string)) return { ok: true, value: NO_PARAMS, next: i };
   const params: Params = new Map();
   while (i < s.length) {
     const ch = s[i] as string;

@@ -170,14 +170,18 @@ export class Headers {
     return v === UNSET ? undefined : v;
   }
 
-  /** Caches a parsed view of the headers until they change. */
-  memo<T>(slot: MemoSlot, compute: () => T): T {
+  /**
+   * Caches a parsed view of the headers until they change. `compute` gets
+   * the headers, so callers pass one static function rather than a closure
+   * made on every call (these views are read many times per message).
+   */
+  memo<T>(slot: MemoSlot, compute: (headers: Headers) => T): T {
     const i = SLOT_INDEX[slot];
     let cache = this.cache;
     if (cache === null) cache = this.cache = new Array<unknown>(SLOT_COUNT).fill(UNSET);
     const hit = cache[i];
     if (hit !== UNSET) return hit as T;
-    const v = compute();
+    const v = compute(this);
     // compute() may have changed the headers (dropping the cache); store only into the current one.
     if (this.cache === cache) cache[i] = v;
     return v;

@@ -8,6 +8,7 @@
  */
 import { topViaOf } from '../sip/fields.js';
 import { formatVia } from '../sip/via.js';
+import { NO_PARAMS } from '../sip/grammar.js';
 import type { SipMessage } from '../sip/message.js';
 
 /** Removes the IPv4-mapped prefix that dual-stack sockets report (`::ffff:192.0.2.1`). */
@@ -33,7 +34,8 @@ function sameHost(viaHost: string, sourceIp: string): boolean {
 export function stampVia(msg: SipMessage, sourceIp: string, sourcePort: number): void {
   const via = topViaOf(msg);
   if (via === null) return;
-  const params = via.params;
+  // A Via without parameters shares the unchangeable NO_PARAMS: it gets its own map to be stamped.
+  const params = via.params === NO_PARAMS ? (via.params = new Map()) : via.params;
   const hasRport = params.has('rport');
   let changed = false;
   if (hasRport) {

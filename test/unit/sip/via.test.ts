@@ -1,6 +1,10 @@
 /** The Via header (RFC 3261 §20.42, §18.2.1; RFC 3581 rport; RFC 5118 IPv6). */
 import { expect } from 'chai';
 import { formatVia, parseVia, viaBranch, type Via } from '../../../src/sip/via.js';
+import { NO_PARAMS } from '../../../src/sip/grammar.js';
+import { topViaOf } from '../../../src/sip/fields.js';
+import { parseMessage } from '../../../src/sip/parser.js';
+import { stampVia } from '../../../src/transport/via-received.js';
 
 function ok(text: string): Via {
   const r = parseVia(text);
@@ -124,5 +128,18 @@ describe('Via', () => {
         if (!r.ok) expect(r.reason).to.match(reason);
       });
     }
+  });
+
+  it('a Via without parameters shares the unchangeable empty map, and is still stamped (RFC 2543 sender, §18.2.1)', () => {
+    const bare = ok('SIP/2.0/UDP 192.0.2.1:5060');
+    expect(bare.params).to.equal(NO_PARAMS);
+    const r = parseMessage(
+      Buffer.from('OPTIONS sip:h SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:h>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n'),
+    );
+    if (!r.ok) throw new Error(r.reason);
+    stampVia(r.message, '198.51.100.7', 5099);
+    expect(r.message.headers.get('via')).to.equal('SIP/2.0/UDP 192.0.2.1:5060;received=198.51.100.7');
+    expect(topViaOf(r.message)?.params.get('received'), 'the stamped Via is what the memo holds').to.equal('198.51.100.7');
+    expect(NO_PARAMS.size, 'nothing leaked into the shared map').to.equal(0);
   });
 });
