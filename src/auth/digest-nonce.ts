@@ -1,83 +1,117 @@
 /**
- * Stateless server nonces and the one piece of state Digest needs: the
- * highest nonce-count seen per nonce (RFC 7616 §3.3 "nonce", §5.5 replay
- * attacks; RFC 3261 §22.4).
+ * Server nonces and the one piece of state Digest needs: the highest
+ * nonce-count seen per nonce (RFC 7616 §3.3 "nonce", §5.5 replay attacks;
+ * RFC 3261 §22.4).
  *
- * A nonce is base64url( issued-at (6 bytes, ms) | random (10 bytes) | MAC (16 bytes) )
- * with MAC = HMAC-SHA-256(secret, label | realm | issued-at | random), cut to
+ * A nonce is base64url( issued-at (6 bytes, ms) | slot (4 bytes) | random (6 bytes) | MAC (16 bytes) )
+ * with MAC = HMAC-SHA-256(secret, label | realm | issued-at | slot | random), cut to
  * 128 bits. Only this server (or one sharing its secret) can make one, and its
  * age can be read back without storing anything.
+ *
+ * The nonce-counts live in fixed typed arrays indexed by the nonce's slot
+ * (a ring: issuing the next nonce takes the next slot), the way Kamailio's
+ * nonce-count module keeps them: no Map entry, record object or kept string
+ * per nonce for the garbage collector, and no lookup in a table of a hundred
+ * thousand entries per registration. A nonce is tracked while its slot still
+ * holds it (issue time and random part match); once the ring has come round
+ * (`slots` challenges later) or for a nonce from before this process, it is
+ * `forgotten`: answered as stale, so the UA fetches a new one — never
+ * accepted, which could admit a replay.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { fillRandom } from '../core/random-pool.js';
-import { detach } from '../core/strings.js';
 import { HmacKey } from './hmac.js';
 
 const TIME_BYTES = 6;
-const RANDOM_BYTES = 10;
+const SLOT_BYTES = 4;
+const RANDOM_BYTES = 6;
+const SLOT_AT = TIME_BYTES;
+const RANDOM_AT = TIME_BYTES + SLOT_BYTES;
+const PAYLOAD_BYTES = TIME_BYTES + SLOT_BYTES + RANDOM_BYTES;
 const MAC_BYTES = 16;
-const PAYLOAD_BYTES = TIME_BYTES + RANDOM_BYTES;
 const NONCE_BYTES = PAYLOAD_BYTES + MAC_BYTES;
 /** 32 bytes in unpadded base64url. */
 const NONCE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 const MAC_LABEL = 'herald-digest-nonce\0';
-/**
- * Nonces issued lately, remembered so that the usual answer — the retry that
- * follows the 401 within milliseconds — is recognised by a map lookup instead
- * of decoding and MACing it again. Older nonces (or another node's) take the
- * MAC path; at 6,000 challenges/s this covers the last ~2.7 s.
- */
-const RECENT_CAP = 16_384;
+/** Default ring size: at 6,000 challenges/s a nonce stays tracked ~44 s after it was issued (UAs answer in milliseconds). */
+export const DEFAULT_NONCE_SLOTS = 1 << 18;
+
+/** A nonce that checked: when it was issued, and its slot here (-1: not tracked by this process). */
+export interface OpenedNonce {
+  issuedAt: number;
+  slot: number;
+}
+
+export type CountVerdict = 'ok' | 'replay' | 'forgotten';
 
 export class NonceCodec {
   private readonly key: HmacKey;
   /** label | realm | NUL: the MAC's fixed prefix. */
   private readonly context: Buffer;
-  /** nonce → issue time (see RECENT_CAP). */
-  private readonly recent = new Map<string, number>();
-  /**
-   * The same nonces in a ring, oldest at `next`: evicting through the ring is
-   * O(1), where taking the map's first key walks over every entry deleted
-   * since V8 last compacted the table.
-   */
-  private readonly ring: (string | undefined)[] = new Array<string | undefined>(RECENT_CAP);
+  /** Per slot: the issue time of the nonce it holds (-1: none), its random part, the highest nonce-count seen (0: unused). */
+  private readonly issuedAt: Float64Array;
+  private readonly randoms: Float64Array;
+  private readonly counts: Float64Array;
   private next = 0;
 
-  constructor(secret: Buffer, realm: string) {
+  constructor(secret: Buffer, realm: string, readonly slots = DEFAULT_NONCE_SLOTS) {
+    if (!Number.isInteger(slots) || slots < 1 || slots > 2 ** 31) throw new RangeError('slots must be a positive integer');
     this.key = new HmacKey('sha256', secret);
     this.context = Buffer.from(`${MAC_LABEL}${realm}\0`, 'utf8');
+    this.issuedAt = new Float64Array(slots).fill(-1);
+    this.randoms = new Float64Array(slots);
+    this.counts = new Float64Array(slots);
   }
 
-  /** A fresh nonce issued at `nowMs`. */
+  /** A fresh nonce issued at `nowMs`; it takes the next slot of the ring. */
   issue(nowMs: number): string {
+    const slot = this.next;
+    this.next = (slot + 1) % this.slots;
+    const issuedAt = Math.max(0, Math.floor(nowMs));
     const raw = Buffer.allocUnsafe(NONCE_BYTES);
-    raw.writeUIntBE(Math.max(0, Math.floor(nowMs)), 0, TIME_BYTES);
-    fillRandom(raw, TIME_BYTES, RANDOM_BYTES);
+    raw.writeUIntBE(issuedAt, 0, TIME_BYTES);
+    raw.writeUInt32BE(slot, SLOT_AT);
+    fillRandom(raw, RANDOM_AT, RANDOM_BYTES);
     this.mac(raw.subarray(0, PAYLOAD_BYTES)).copy(raw, PAYLOAD_BYTES);
-    const nonce = raw.toString('base64url');
-    const evicted = this.ring[this.next];
-    if (evicted !== undefined) this.recent.delete(evicted);
-    this.ring[this.next] = nonce;
-    this.next = (this.next + 1) % RECENT_CAP;
-    this.recent.set(nonce, Math.max(0, Math.floor(nowMs)));
-    return nonce;
+    this.issuedAt[slot] = issuedAt;
+    this.randoms[slot] = raw.readUIntBE(RANDOM_AT, RANDOM_BYTES);
+    this.counts[slot] = 0;
+    return raw.toString('base64url');
   }
 
   /**
-   * The issue time (ms) of a nonce this server made for this realm, or null
-   * for anything else: wrong shape, non-canonical encoding, or a MAC that
-   * does not verify (checked in constant time).
+   * When a nonce this server made for this realm was issued, and its slot;
+   * null for anything else: wrong shape, non-canonical encoding (so one
+   * nonce has one spelling, hence one replay record), or a MAC that does not
+   * verify (checked in constant time). A nonce its slot still holds was
+   * issued here and needs no MAC check.
    */
-  open(nonce: string): number | null {
-    const recent = this.recent.get(nonce);
-    if (recent !== undefined) return recent;
+  open(nonce: string): OpenedNonce | null {
     if (!NONCE_SHAPE.test(nonce)) return null;
     const raw = Buffer.from(nonce, 'base64url');
-    // Only the canonical spelling counts, so one nonce has one replay record.
     if (raw.length !== NONCE_BYTES || raw.toString('base64url') !== nonce) return null;
+    const issuedAt = raw.readUIntBE(0, TIME_BYTES);
+    const slot = raw.readUInt32BE(SLOT_AT);
+    const random = raw.readUIntBE(RANDOM_AT, RANDOM_BYTES);
+    const held = slot < this.slots && this.issuedAt[slot] === issuedAt && this.randoms[slot] === random;
+    if (held) return { issuedAt, slot };
     const payload = raw.subarray(0, PAYLOAD_BYTES);
     if (!timingSafeEqual(raw.subarray(PAYLOAD_BYTES), this.mac(payload))) return null;
-    return payload.readUIntBE(0, TIME_BYTES);
+    return { issuedAt, slot: -1 };
+  }
+
+  /**
+   * Accepts `nc` when it is greater than the highest count seen for the nonce
+   * (RFC 7616 §3.4: the client increments it for each request with the same
+   * nonce), and records it. Call it only for requests whose response checked.
+   */
+  advance(nonce: OpenedNonce, nc: number): CountVerdict {
+    const slot = nonce.slot;
+    // Another nonce took the slot since `open` (the ring came round meanwhile): as if untracked.
+    if (slot < 0 || this.issuedAt[slot] !== nonce.issuedAt) return 'forgotten';
+    if (nc <= (this.counts[slot] as number)) return 'replay';
+    this.counts[slot] = nc;
+    return 'ok';
   }
 
   private mac(payload: Buffer): Buffer {
@@ -95,105 +129,11 @@ export function nonceExpired(issuedAt: number, nowMs: number, ttlMs: number): bo
   return age > ttlMs || age < -ttlMs;
 }
 
-interface Seen {
-  nc: number;
-  issuedAt: number;
-}
-
-export type CountVerdict = 'ok' | 'replay' | 'forgotten';
-
 /**
  * Nonce-counts kept outside the process (Redis in cluster mode), so that a
  * request replayed to another node of the cluster is refused too. Same
- * contract as NonceCountTracker.advance; `realm` keeps realms apart.
+ * verdicts as NonceCodec.advance, keyed by the nonce itself; `realm` keeps realms apart.
  */
 export interface SharedNonceCounter {
   advance(realm: string, nonce: string, issuedAt: number, nc: number, nowMs: number, ttlMs: number): Promise<CountVerdict>;
-}
-
-/**
- * Highest nonce-count seen per nonce, for nonces still within their lifetime.
- * Memory is bounded by `cap`: entries of expired nonces are dropped (they are
- * refused as stale before they get here), and when the map is full of live
- * ones the least recently first-used is evicted. Its issue time becomes a
- * floor: a nonce issued at or before the floor that has no entry might have
- * been evicted, so it is reported `forgotten` (answer it as stale, which makes
- * the UA fetch a new nonce) rather than accepted, which could admit a replay.
- */
-export class NonceCountTracker {
-  private readonly seen = new Map<string, Seen>();
-  /**
-   * The keys of `seen` in insertion order, from `head` on: eviction walks this
-   * queue, since starting a map iterator at the front walks over every entry
-   * deleted since V8 last compacted the table (tens of thousands at full cap).
-   */
-  private order: string[] = [];
-  private head = 0;
-  private forgottenUpTo = -Infinity;
-  private lastSweep = -Infinity;
-
-  /**
-   * `since` (ms): nonces issued before it may have been used before this
-   * tracker existed (a restart, with a secret that survives it), so they are
-   * `forgotten` rather than trusted.
-   */
-  constructor(
-    private readonly ttlMs: number,
-    private readonly cap: number,
-    since = -Infinity,
-  ) {
-    this.forgottenUpTo = since - 1;
-  }
-
-  get size(): number {
-    return this.seen.size;
-  }
-
-  /**
-   * Accepts `nc` when it is greater than the highest count seen for the nonce
-   * (RFC 7616 §3.4: the client increments it for each request with the same
-   * nonce), and records it. Call it only for requests whose response checked.
-   */
-  advance(nonce: string, issuedAt: number, nc: number, nowMs: number): CountVerdict {
-    const entry = this.seen.get(nonce);
-    if (entry !== undefined) {
-      if (nc <= entry.nc) return 'replay';
-      entry.nc = nc;
-      return 'ok';
-    }
-    if (issuedAt <= this.forgottenUpTo) return 'forgotten';
-    this.makeRoom(nowMs);
-    // Kept for the nonce's lifetime: a slice of the Authorization header would keep the whole request text.
-    const key = detach(nonce);
-    this.seen.set(key, { nc, issuedAt });
-    this.order.push(key);
-    return 'ok';
-  }
-
-  private expired(e: Seen, nowMs: number): boolean {
-    return nonceExpired(e.issuedAt, nowMs, this.ttlMs);
-  }
-
-  private makeRoom(nowMs: number): void {
-    // Full sweep once per lifetime: catches nonces first used late.
-    if (nowMs - this.lastSweep >= this.ttlMs) {
-      this.lastSweep = nowMs;
-      for (const [k, e] of this.seen) if (this.expired(e, nowMs)) this.seen.delete(k);
-    }
-    // Entries are roughly in issue order, so expired ones gather at the front.
-    while (this.head < this.order.length) {
-      const k = this.order[this.head] as string;
-      const e = this.seen.get(k);
-      if (e !== undefined) {
-        if (this.seen.size < this.cap && !this.expired(e, nowMs)) break;
-        if (!this.expired(e, nowMs)) this.forgottenUpTo = Math.max(this.forgottenUpTo, e.issuedAt);
-        this.seen.delete(k);
-      }
-      this.head++;
-    }
-    if (this.head > 1024 && this.head * 2 > this.order.length) {
-      this.order = this.order.slice(this.head);
-      this.head = 0;
-    }
-  }
 }

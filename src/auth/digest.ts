@@ -12,7 +12,7 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
 import { formatUri, parseUri } from '../sip/uri.js';
 import { formatChallenge, type DigestAlgorithm } from './digest-header.js';
-import { NonceCodec, NonceCountTracker, nonceExpired, type CountVerdict, type SharedNonceCounter } from './digest-nonce.js';
+import { NonceCodec, nonceExpired, type CountVerdict, type OpenedNonce, type SharedNonceCounter } from './digest-nonce.js';
 
 export { formatChallenge, parseAuthorization } from './digest-header.js';
 export type { ChallengeFields, Credentials, DigestAlgorithm } from './digest-header.js';
@@ -164,14 +164,13 @@ export interface DigestAuthenticatorOptions {
   nonceTtlSeconds?: number;
   /** clock in ms; default Date.now. */
   now?: () => number;
-  /** most nonces whose nonce-count is tracked; default 100 000. */
-  maxTrackedNonces?: number;
   /**
-   * Nonces issued before this time (ms) are not trusted by the in-process
-   * nonce-count tracker (they may have been used before it existed); default:
-   * none. Set it to the start time when `secret` survives restarts.
+   * How many of the latest nonces issued have their nonce-count tracked
+   * (a ring, see digest-nonce.ts); default 2^18. Older ones, and those
+   * issued before this authenticator existed (the secret may survive a
+   * restart, and they may have been used already), are answered as stale.
    */
-  trackSince?: number;
+  maxTrackedNonces?: number;
 }
 
 export interface DigestVerifyInput {
@@ -198,7 +197,6 @@ const SINGLE_USE = 0x1_0000_0000;
 export class DigestAuthenticator {
   readonly realm: string;
   private readonly nonces: NonceCodec;
-  private readonly counts: NonceCountTracker;
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly opaque: string;
@@ -211,8 +209,7 @@ export class DigestAuthenticator {
     this.realm = opts.realm;
     this.ttlMs = ttl * 1000;
     this.now = opts.now ?? Date.now;
-    this.nonces = new NonceCodec(opts.secret, opts.realm);
-    this.counts = new NonceCountTracker(this.ttlMs, opts.maxTrackedNonces ?? 100_000, opts.trackSince);
+    this.nonces = new NonceCodec(opts.secret, opts.realm, opts.maxTrackedNonces);
     // opaque (RFC 7616 §3.3): constant per server key and realm, echoed by the UA.
     this.opaque = createHash('sha256')
       .update('herald-digest-opaque\0')
@@ -246,8 +243,8 @@ export class DigestAuthenticator {
   verify(input: DigestVerifyInput): DigestResult {
     const checked = this.check(input);
     if (!('fields' in checked)) return checked;
-    const { fields: f, issuedAt, now } = checked;
-    return this.countResult(f, this.counts.advance(f.nonce, issuedAt, countOf(f), now));
+    const { fields: f, opened } = checked;
+    return this.countResult(f, this.nonces.advance(opened, countOf(f)));
   }
 
   /**
@@ -257,17 +254,17 @@ export class DigestAuthenticator {
   async verifyShared(input: DigestVerifyInput, counter: SharedNonceCounter): Promise<DigestResult> {
     const checked = this.check(input);
     if (!('fields' in checked)) return checked;
-    const { fields: f, issuedAt, now } = checked;
-    return this.countResult(f, await counter.advance(this.realm, f.nonce, issuedAt, countOf(f), now, this.ttlMs));
+    const { fields: f, opened, now } = checked;
+    return this.countResult(f, await counter.advance(this.realm, f.nonce, opened.issuedAt, countOf(f), now, this.ttlMs));
   }
 
   /** Everything but the nonce-count. */
-  private check(input: DigestVerifyInput): Failure | { fields: DigestFields; issuedAt: number; now: number } {
+  private check(input: DigestVerifyInput): Failure | { fields: DigestFields; opened: OpenedNonce; now: number } {
     const f = readFields(input.authorization);
     if (isFailure(f)) return f;
     if (f.realm !== this.realm) return fail('invalid', 'realm does not match');
-    const issuedAt = this.nonces.open(f.nonce);
-    if (issuedAt === null) return fail('invalid', 'nonce was not issued by this server');
+    const opened = this.nonces.open(f.nonce);
+    if (opened === null) return fail('invalid', 'nonce was not issued by this server');
     if (f.opaque !== null && f.opaque !== this.opaque)
       return fail('invalid', 'opaque does not match');
     if (input.uriMatches !== undefined && !input.uriMatches(f.uri)) {
@@ -275,8 +272,8 @@ export class DigestAuthenticator {
     }
     if (!this.responseMatches(f, input)) return fail('invalid', BAD_CREDENTIALS);
     const now = this.now();
-    if (nonceExpired(issuedAt, now, this.ttlMs)) return fail('stale', 'nonce expired');
-    return { fields: f, issuedAt, now };
+    if (nonceExpired(opened.issuedAt, now, this.ttlMs)) return fail('stale', 'nonce expired');
+    return { fields: f, opened, now };
   }
 
   /**

@@ -89,14 +89,14 @@ export class Registrar {
     this.defaultExpires = o.defaultExpires ?? 600;
     this.now = o.now ?? Date.now;
     this.throttle = new AuthThrottle({ now: this.now });
-    const started = this.now();
     for (const a of o.accounts) {
       if (a.sipDomain === undefined || a.credentials.length === 0) continue;
       const secret = o.digestSecret ?? createHmac('sha256', a.authToken).update(`herald-digest-nonce\0${a.sipDomain.toLowerCase()}`).digest();
       this.digestDomains.set(a.sipDomain.toLowerCase(), {
         accountSid: a.sid,
-        // The secret survives restarts: nonces issued before this process started may have been used already.
-        authenticator: new DigestAuthenticator({ realm: a.sipDomain, secret, now: this.now, trackSince: started }),
+        // The secret survives restarts; nonces issued before this process started are not tracked
+        // here (they may have been used already) and get a stale answer (digest-nonce.ts).
+        authenticator: new DigestAuthenticator({ realm: a.sipDomain, secret, now: this.now }),
         passwords: new Map(a.credentials.map((c) => [c.username, c.password])),
       });
     }

@@ -9,7 +9,7 @@ import {
   sameResource,
   type DigestResult,
 } from '../../../src/auth/digest.js';
-import { NonceCountTracker } from '../../../src/auth/digest-nonce.js';
+import { NonceCodec } from '../../../src/auth/digest-nonce.js';
 
 const REALM = 'acme.sip.localhost';
 const SECRET = Buffer.from('0123456789abcdef0123456789abcdef');
@@ -391,12 +391,12 @@ describe('SIP Digest authentication', () => {
       expectFailure(check(clientParams(challengeOf(a)), `sip:${REALM}:5080`), 'invalid', /Request-URI/);
     });
 
-    it('trackSince: a nonce issued before the tracker existed is stale, not trusted (restart with a lasting secret)', () => {
+    it('a nonce issued before this authenticator existed is stale, not trusted (restart with a lasting secret)', () => {
       const clock = new Clock();
       const before = authenticator(clock);
       const old = challengeOf(before);
       clock.advance(1);
-      const restarted = new DigestAuthenticator({ realm: REALM, secret: SECRET, now: clock.now, trackSince: clock.now() });
+      const restarted = new DigestAuthenticator({ realm: REALM, secret: SECRET, now: clock.now });
       expectFailure(verify(restarted, clientParams(old)), 'stale', /no longer tracked/);
       expect(verify(restarted, clientParams(challengeOf(restarted))).ok).to.equal(true);
     });
@@ -539,7 +539,7 @@ describe('SIP Digest authentication', () => {
       expect(verify(a, parsed?.params ?? new Map())).to.deep.equal({ ok: true, username: 'bob' });
     });
 
-    it('evicts tracked nonces beyond the cap and answers their reuse as stale', () => {
+    it('tracks the latest nonces issued (a ring of maxTrackedNonces) and answers an older one as stale', () => {
       const clock = new Clock();
       const a = authenticator(clock, { maxTrackedNonces: 2 });
       const chs: Challenge[] = [];
@@ -547,17 +547,17 @@ describe('SIP Digest authentication', () => {
         chs.push(challengeOf(a));
         clock.advance(1);
       }
-      for (const ch of chs) expect(verify(a, clientParams(ch)).ok).to.equal(true);
-      // The first nonce's record was evicted: a higher nc is not trusted blindly.
-      expectFailure(
-        verify(a, clientParams(chs[0] as Challenge, { nc: '00000002' })),
-        'stale',
-        /tracked/,
-      );
-      // The later two are still tracked.
+      // The third challenge took the first one's slot: its nonce-count is not known, so not trusted blindly.
+      expectFailure(verify(a, clientParams(chs[0] as Challenge)), 'stale', /tracked/);
+      // The later two are tracked.
+      for (const ch of chs.slice(1)) expect(verify(a, clientParams(ch)).ok).to.equal(true);
       expectFailure(verify(a, clientParams(chs[2] as Challenge)), 'replay');
       expect(verify(a, clientParams(chs[2] as Challenge, { nc: '00000002' })).ok).to.equal(true);
-      // A nonce issued after the eviction works.
+      // Used, then pushed out by later challenges: stale, with a higher nc too.
+      challengeOf(a);
+      challengeOf(a);
+      expectFailure(verify(a, clientParams(chs[2] as Challenge, { nc: '00000003' })), 'stale', /tracked/);
+      // A nonce issued after that works.
       expect(verify(a, clientParams(challengeOf(a))).ok).to.equal(true);
     });
 
@@ -571,37 +571,48 @@ describe('SIP Digest authentication', () => {
     });
   });
 
-  describe('NonceCountTracker memory', () => {
-    it('drops the records of expired nonces', () => {
-      const t = new NonceCountTracker(1000, 100);
-      expect(t.advance('a', 0, 1, 0)).to.equal('ok');
-      expect(t.advance('b', 500, 1, 500)).to.equal('ok');
-      expect(t.size).to.equal(2);
-      expect(t.advance('c', 1200, 1, 1200)).to.equal('ok');
-      expect(t.size).to.equal(2); // 'a' expired (age 1200 > 1000) and was dropped
-      expect(t.advance('d', 3000, 1, 3000)).to.equal('ok');
-      expect(t.size).to.equal(1);
+  describe('NonceCodec', () => {
+    const codec = (slots = 8) => new NonceCodec(SECRET, REALM, slots);
+
+    it('counts per nonce from its issue: first use, replay, higher count', () => {
+      const c = codec();
+      const n = c.issue(1000);
+      const opened = c.open(n);
+      expect(opened?.issuedAt).to.equal(1000);
+      expect(c.advance(opened!, 1)).to.equal('ok');
+      expect(c.advance(c.open(n)!, 1)).to.equal('replay');
+      expect(c.advance(c.open(n)!, 3)).to.equal('ok');
+      expect(c.advance(c.open(n)!, 2)).to.equal('replay');
     });
 
-    it('never holds more than its cap', () => {
-      const t = new NonceCountTracker(60_000, 10);
-      for (let i = 0; i < 50; i++) t.advance(`n${i}`, i, 1, i);
-      expect(t.size).to.equal(10);
-      expect(t.advance('n0', 0, 2, 50)).to.equal('forgotten');
-      expect(t.advance('n49', 49, 1, 50)).to.equal('replay');
+    it('keeps the counts of different nonces apart, in their slots, until the ring comes round', () => {
+      const c = codec(4);
+      const nonces = Array.from({ length: 4 }, (_, i) => c.issue(2000 + i));
+      for (const n of nonces) expect(c.advance(c.open(n)!, 1)).to.equal('ok');
+      for (const n of nonces) expect(c.advance(c.open(n)!, 1)).to.equal('replay');
+      const fifth = c.issue(3000);
+      expect(c.advance(c.open(nonces[0]!)!, 2), 'its slot was taken').to.equal('forgotten');
+      expect(c.advance(c.open(nonces[1]!)!, 2)).to.equal('ok');
+      expect(c.advance(c.open(fifth)!, 1)).to.equal('ok');
     });
 
-    it('stays exact over many evictions and sweeps (the eviction queue is compacted as it goes)', () => {
-      const ttl = 60_000;
-      const t = new NonceCountTracker(ttl, 1000);
-      for (let i = 0; i < 20_000; i++) expect(t.advance(`n${i}`, i, 1, i)).to.equal('ok');
-      expect(t.size).to.equal(1000);
-      expect(t.advance('n18999', 18_999, 1, 20_000), 'evicted').to.equal('forgotten');
-      expect(t.advance('n19000', 19_000, 1, 20_000), 'kept').to.equal('replay');
-      expect(t.advance('n19999', 19_999, 2, 20_000)).to.equal('ok');
-      // A lifetime later the sweep drops everything; new nonces are tracked again.
-      expect(t.advance('late', 20_000 + ttl + 1, 1, 20_000 + ttl + 1)).to.equal('ok');
-      expect(t.size).to.equal(1);
+    it('opens a nonce of another process with the same secret by its MAC, untracked; refuses forged and re-spelled ones', () => {
+      const mine = codec();
+      const other = codec();
+      const theirs = other.issue(5000);
+      const opened = mine.open(theirs);
+      expect(opened).to.deep.equal({ issuedAt: 5000, slot: -1 });
+      expect(mine.advance(opened!, 1)).to.equal('forgotten');
+      // One changed character of the MAC, the payload or another realm's key: not ours.
+      const flip = (s: string, at: number) => s.slice(0, at) + (s[at] === 'A' ? 'B' : 'A') + s.slice(at + 1);
+      expect(mine.open(flip(theirs, 40))).to.equal(null);
+      expect(mine.open(flip(theirs, 12))).to.equal(null);
+      expect(new NonceCodec(SECRET, 'other.realm').open(theirs)).to.equal(null);
+      // A slot held by a nonce this process issued is matched on issue time and random part too.
+      const own = mine.issue(6000);
+      expect(mine.open(flip(own, 17))).to.equal(null);
+      expect(mine.open(own + '=')).to.equal(null);
+      expect(mine.open('x'.repeat(43))).to.equal(null);
     });
   });
 
