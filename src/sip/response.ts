@@ -1,5 +1,5 @@
 /** Building a response to a request (RFC 3261 §8.2.6). */
-import { Headers } from './headers.js';
+import { Headers, type HeaderField } from './headers.js';
 import { SipResponse, type SipRequest } from './message.js';
 import { randomToken } from './ids.js';
 import { parseNameAddr, type NameAddr } from './name-addr.js';
@@ -55,6 +55,8 @@ export const REASON_PHRASES: Readonly<Record<number, string>> = {
   606: 'Not Acceptable',
 };
 
+const CONTENT_LENGTH_0: HeaderField = Headers.field('Content-Length', '0');
+
 export function reasonPhrase(status: number): string {
   return REASON_PHRASES[status] ?? (status < 200 ? 'Provisional' : status < 300 ? 'OK' : 'Error');
 }
@@ -71,9 +73,10 @@ export function createResponse(
   reason: string = reasonPhrase(status),
   toTag?: string,
 ): SipResponse {
-  const h = new Headers();
+  // The copied fields are the request's own (fields are never changed in place, only replaced).
+  const fields: HeaderField[] = [];
   for (const f of request.headers.all()) {
-    if (f.key === 'via' || f.key === 'from' || f.key === 'call-id' || f.key === 'cseq') h.append(f.name, f.value);
+    if (f.key === 'via' || f.key === 'from' || f.key === 'call-id' || f.key === 'cseq') fields.push(f);
     else if (f.key === 'to') {
       // The tag is a header parameter: a `tag` URI parameter inside <> or a
       // ";tag=" inside a quoted display name is not one. Validation parsed To
@@ -81,10 +84,11 @@ export function createResponse(
       const memo = request.headers.memoized('to') as NameAddr | null | undefined;
       const na = memo ? { ok: true as const, value: memo } : parseNameAddr(f.value);
       const hasTag = na.ok ? na.value.params.has('tag') : /;\s*tag\s*=/i.test(f.value);
-      h.append(f.name, status > 100 && !hasTag ? `${f.value};tag=${toTag ?? randomToken(10)}` : f.value);
+      fields.push(status > 100 && !hasTag ? { key: f.key, name: f.name, value: `${f.value};tag=${toTag ?? randomToken(10)}` } : f);
     }
   }
-  h.append('Content-Length', '0');
+  fields.push(CONTENT_LENGTH_0);
+  const h = new Headers(fields);
   return new SipResponse(status, reason, h);
 }
 
