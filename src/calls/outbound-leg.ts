@@ -15,7 +15,7 @@ import { SipRequest, setBody, type SipResponse } from '../sip/message.js';
 import { cseqOf, tagOf, toOf } from '../sip/fields.js';
 import { createCancel } from '../transaction/cancel.js';
 import type { TransactionLayer } from '../transaction/transaction-layer.js';
-import { IGNORE_OUTCOME } from '../transaction/types.js';
+import { IGNORE_OUTCOME, type ClientTransaction } from '../transaction/types.js';
 import type { SendTarget, Transport } from '../transport/types.js';
 import { Dialog } from './dialog.js';
 
@@ -65,6 +65,8 @@ export class OutboundLeg {
   private cancelReason: string | null = null;
   /** The 2xx and its ACK, resent for each retransmission of the 2xx (§13.2.2.4). */
   private ackOf2xx: SipRequest | null = null;
+  /** The INVITE's client transaction until the leg is over (see release). */
+  private inviteTxn: ClientTransaction | null = null;
   /** Set when the leg was given up after its 2xx: hang it up once ACKed. */
   private hangUpWhenAnswered = false;
 
@@ -95,7 +97,7 @@ export class OutboundLeg {
   }
 
   start(): void {
-    this.o.transactions.sendRequest(this.invite, this.o.target, {
+    this.inviteTxn = this.o.transactions.sendRequest(this.invite, this.o.target, {
       onResponse: (r) => this.onResponse(r),
       onTimeout: () => this.fail(408),
       onTransportError: () => this.fail(503),
@@ -127,6 +129,29 @@ export class OutboundLeg {
     const bye = this.dialog.request('BYE', this.o.contact, undefined, extra);
     const target = this.dialog.target(this.o.transport) ?? this.o.target;
     this.o.transactions.sendRequest(bye, target, IGNORE_OUTCOME);
+    this.release();
+  }
+
+  /**
+   * The leg is over: its INVITE transaction, which lives on up to 32 s
+   * (RFC 6026 Accepted, Timer D), keeps only what a retransmitted 2xx needs
+   * (our ACK, sent again), not this leg and through it the whole call.
+   */
+  private release(): void {
+    const txn = this.inviteTxn;
+    if (txn === null) return;
+    this.inviteTxn = null;
+    const ack = this.ackOf2xx;
+    const remoteTag = this.dialog?.state.remoteTag ?? null;
+    const target = this.ackTarget();
+    const transactions = this.o.transactions;
+    txn.handOver({
+      onResponse(r) {
+        if (ack !== null && r.status >= 200 && r.status < 300 && tagOf(toOf(r)) === remoteTag) transactions.sendAck(ack, target);
+      },
+      onTimeout() {},
+      onTransportError() {},
+    });
   }
 
   /** ACKs the 2xx (with a body when the caller's offer came late, in its ACK). */
@@ -192,6 +217,7 @@ export class OutboundLeg {
     if (this.state === 'answered' || this.state === 'ended' || this.state === 'failed') return;
     const wasCanceled = this.state === 'canceled';
     this.state = wasCanceled ? 'canceled' : 'failed';
+    this.release();
     if (!wasCanceled) this.o.events.failed(this, status);
   }
 

@@ -20,7 +20,7 @@ export abstract class ClientTransactionBase implements ClientTransaction, TimerO
     readonly target: SendTarget,
     /** False only for UDP: retransmission timers run and the wait timers (D, K) are non-zero. */
     readonly reliable: boolean,
-    protected readonly user: ClientTransactionUser,
+    protected user: ClientTransactionUser,
     protected readonly ctx: TransactionContext,
     initial: ClientTransactionState,
   ) {
@@ -39,6 +39,10 @@ export abstract class ClientTransactionBase implements ClientTransaction, TimerO
 
   /** True while the request itself is still in flight (Calling / Trying / Proceeding). */
   protected abstract pending(): boolean;
+
+  handOver(user: ClientTransactionUser): void {
+    this.user = user;
+  }
 
   onTerminated(listener: () => void): void {
     if (this.state === 'terminated') {

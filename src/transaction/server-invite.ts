@@ -84,7 +84,12 @@ export class InviteServerTransaction extends ServerTransactionBase {
     if (status < 200) {
       // §17.2.1: provisional responses keep Proceeding; the last one is resent on retransmitted INVITEs.
       this.sendAndRemember(response);
-    } else if (status < 300) {
+      return;
+    }
+    // A CANCEL after a final response changes nothing (§9.2): the listeners, and the
+    // call they hold, are let go now rather than when Timer L/H ends (32 s later).
+    this.cancelListeners = null;
+    if (status < 300) {
       this.enterAccepted(response);
     } else {
       this.enterCompleted(response);

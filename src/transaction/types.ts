@@ -70,6 +70,13 @@ export interface ClientTransaction {
   readonly target: SendTarget;
   /** Called once when the transaction terminates (at once if it already has). */
   onTerminated(listener: () => void): void;
+  /**
+   * Gives the rest of the transaction's life to another TU. An INVITE's
+   * transaction outlives the call by up to 64·T1 (RFC 6026 Accepted, Timer
+   * D): a TU that is done hands over to one that keeps only what a late
+   * response still needs (the ACK), so the call's objects are not kept 32 s.
+   */
+  handOver(user: ClientTransactionUser): void;
 }
 
 export interface TimerSettings {

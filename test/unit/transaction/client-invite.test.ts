@@ -169,6 +169,21 @@ describe('INVITE client transaction (RFC 3261 §17.1.1, RFC 6026 §8.4)', () => 
     expect(layer.clientTransactionCount()).to.equal(0);
   });
 
+  it('handOver: responses after it go to the new TU only, the first TU is let go', async () => {
+    const txn = send();
+    const sent = transport.requests('INVITE')[0]!;
+    const done = terminated(txn);
+    transport.inject(responseTo(sent, 200, 'a'), udpFlow());
+    const successor = new RecordingClientUser();
+    txn.handOver(successor);
+    transport.inject(responseTo(sent, 200, 'a'), udpFlow());
+    transport.inject(responseTo(sent, 200, 'fork-b'), udpFlow());
+    expect(user.responses(200).map((r) => tagOf(toOf(r))), 'the first TU saw only what came before').to.deep.equal(['a']);
+    expect(successor.responses(200).map((r) => tagOf(toOf(r)))).to.deep.equal(['a', 'fork-b']);
+    await done;
+    expect(layer.clientTransactionCount()).to.equal(0);
+  });
+
   it('reports a transport error (after sendRequest returned) and terminates', async () => {
     transport.failWith = new Error('unreachable');
     let returned = false;
