@@ -2,7 +2,8 @@
  * What INVITE and non-INVITE client transactions share (RFC 3261 §17.1):
  * identity, sending through the transport, reporting to the TU, termination.
  */
-import type { SipRequest, SipResponse } from '../sip/message.js';
+import { detach } from '../core/strings.js';
+import { SipRequest, type SipResponse } from '../sip/message.js';
 import type { SendTarget } from '../transport/types.js';
 import type { TransactionContext } from './context.js';
 import type { TimerName, TimerOwner } from './timers.js';
@@ -14,9 +15,14 @@ export abstract class ClientTransactionBase implements ClientTransaction, TimerO
   /** Passed to every transport send of this transaction. */
   protected readonly onSendError = (err: Error): void => this.transportFailed(err);
 
+  /** null once released (see releaseRequest); method and Request-URI are then all that is left. */
+  private req: SipRequest | null;
+  private releasedMethod = '';
+  private releasedUri = '';
+
   constructor(
     readonly id: string,
-    readonly request: SipRequest,
+    request: SipRequest,
     readonly target: SendTarget,
     /** False only for UDP: retransmission timers run and the wait timers (D, K) are non-zero. */
     readonly reliable: boolean,
@@ -24,7 +30,26 @@ export abstract class ClientTransactionBase implements ClientTransaction, TimerO
     protected readonly ctx: TransactionContext,
     initial: ClientTransactionState,
   ) {
+    this.req = request;
     this.state = initial;
+  }
+
+  get request(): SipRequest {
+    // Rebuilt on demand (logs): an answered INVITE's transaction lives on 32 s without its request.
+    return this.req ?? new SipRequest(this.releasedMethod, this.releasedUri);
+  }
+
+  /**
+   * Lets go of the request once nothing will send it again or build from it
+   * (an INVITE after its final response: no retransmission, no CANCEL; the
+   * ACK of a failure is built already). Accepted and Completed last 32 s.
+   */
+  protected releaseRequest(): void {
+    const r = this.req;
+    if (r === null) return;
+    this.releasedMethod = detach(r.method);
+    this.releasedUri = detach(r.uri);
+    this.req = null;
   }
 
   /** Sends the request and starts the timers. */

@@ -53,11 +53,13 @@ export class InviteClientTransaction extends ClientTransactionBase {
           // RFC 6026 §8.4: 2xx → Accepted, Timer M = 64·T1.
           this.state = 'accepted';
           this.timerM = this.ctx.timers.start(64 * this.ctx.settings.t1, this, 'M');
+          this.releaseRequest();
           this.deliver(response);
         } else {
           // §17.1.1.2: 3xx–6xx → Completed: ACK it, pass it up, Timer D (UDP) / 0 (reliable).
           this.state = 'completed';
           this.ack = createNon2xxAck(this.request, response);
+          this.releaseRequest();
           this.send(this.ack);
           this.deliver(response);
           if (this.state !== 'completed') return;

@@ -12,6 +12,7 @@
  */
 import { callIdOf, cseqOf, tagOf, toOf } from '../sip/fields.js';
 import { newTag } from '../sip/ids.js';
+import { detach } from '../core/strings.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import { createResponse } from '../sip/response.js';
 import type { Flow } from '../transport/types.js';
@@ -113,9 +114,12 @@ export class InviteServerTransaction extends ServerTransactionBase {
     const cseq = cseqOf(this.request);
     const tag = tagOf(toOf(response));
     if (callId !== null && cseq !== null && tag !== null) {
-      this.awaitedAck = ackKey(callId, cseq.seq, tag);
+      // Detached: a slice of the request's Call-ID would keep its whole text for Timer L.
+      this.awaitedAck = detach(ackKey(callId, cseq.seq, tag));
       this.ctx.awaitAck(this.awaitedAck, this);
     }
+    // The TU has the request; the 32 s of Accepted need only the key and the 2xx, kept as bytes.
+    this.releaseRequest();
   }
 
   /** §17.2.1: 3xx–6xx → Completed; Timer G (UDP) from T1 doubling up to T2; Timer H = 64·T1. */
@@ -128,6 +132,7 @@ export class InviteServerTransaction extends ServerTransactionBase {
       this.timerG = this.ctx.timers.start(t1, this, 'G');
     }
     this.timerH = this.ctx.timers.start(64 * t1, this, 'H');
+    this.releaseRequest();
   }
 
   receiveRetransmission(_request: SipRequest): void {
