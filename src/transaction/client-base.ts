@@ -2,8 +2,8 @@
  * What INVITE and non-INVITE client transactions share (RFC 3261 §17.1):
  * identity, sending through the transport, reporting to the TU, termination.
  */
-import { detach } from '../core/strings.js';
-import { SipRequest, type SipResponse } from '../sip/message.js';
+import type { SipRequest, SipResponse } from '../sip/message.js';
+import { HeldRequest } from './held-request.js';
 import type { SendTarget } from '../transport/types.js';
 import type { TransactionContext } from './context.js';
 import type { TimerName, TimerOwner } from './timers.js';
@@ -15,10 +15,8 @@ export abstract class ClientTransactionBase implements ClientTransaction, TimerO
   /** Passed to every transport send of this transaction. */
   protected readonly onSendError = (err: Error): void => this.transportFailed(err);
 
-  /** null once released (see releaseRequest); method and Request-URI are then all that is left. */
-  private req: SipRequest | null;
-  private releasedMethod = '';
-  private releasedUri = '';
+  /** Let go of once nothing needs it (held-request.ts). */
+  private readonly held: HeldRequest;
 
   constructor(
     readonly id: string,
@@ -30,13 +28,12 @@ export abstract class ClientTransactionBase implements ClientTransaction, TimerO
     protected readonly ctx: TransactionContext,
     initial: ClientTransactionState,
   ) {
-    this.req = request;
+    this.held = new HeldRequest(request);
     this.state = initial;
   }
 
   get request(): SipRequest {
-    // Rebuilt on demand (logs): an answered INVITE's transaction lives on 32 s without its request.
-    return this.req ?? new SipRequest(this.releasedMethod, this.releasedUri);
+    return this.held.get();
   }
 
   /**
@@ -45,11 +42,7 @@ export abstract class ClientTransactionBase implements ClientTransaction, TimerO
    * ACK of a failure is built already). Accepted and Completed last 32 s.
    */
   protected releaseRequest(): void {
-    const r = this.req;
-    if (r === null) return;
-    this.releasedMethod = detach(r.method);
-    this.releasedUri = detach(r.uri);
-    this.req = null;
+    this.held.release();
   }
 
   /** Sends the request and starts the timers. */

@@ -3,8 +3,8 @@
  * identity, the last response sent (resent when the request is
  * retransmitted), termination and its listeners.
  */
-import { detach } from '../core/strings.js';
-import { SipRequest, type SipResponse } from '../sip/message.js';
+import type { SipRequest, SipResponse } from '../sip/message.js';
+import { HeldRequest } from './held-request.js';
 import type { Flow, PreparedResponse } from '../transport/types.js';
 import type { TransactionContext } from './context.js';
 import type { TimerName, TimerOwner } from './timers.js';
@@ -19,10 +19,8 @@ export abstract class ServerTransactionBase implements ServerTransaction, TimerO
    */
   protected last: PreparedResponse | null = null;
   private terminatedListeners: (() => void)[] | null = null;
-  /** null once released (see releaseRequest); method and Request-URI are then all that is left. */
-  private req: SipRequest | null;
-  private releasedMethod = '';
-  private releasedUri = '';
+  /** Let go of once nothing needs it (held-request.ts). */
+  private readonly held: HeldRequest;
 
   constructor(
     readonly id: string,
@@ -31,7 +29,7 @@ export abstract class ServerTransactionBase implements ServerTransaction, TimerO
     protected readonly ctx: TransactionContext,
     initial: ServerTransactionState,
   ) {
-    this.req = request;
+    this.held = new HeldRequest(request);
     this.current = initial;
   }
 
@@ -40,8 +38,7 @@ export abstract class ServerTransactionBase implements ServerTransaction, TimerO
   }
 
   get request(): SipRequest {
-    // Rebuilt on demand (logs, rare lookups): lingering transactions are many and read seldom.
-    return this.req ?? new SipRequest(this.releasedMethod, this.releasedUri);
+    return this.held.get();
   }
 
   /**
@@ -52,11 +49,7 @@ export abstract class ServerTransactionBase implements ServerTransaction, TimerO
    * got the full request in `onRequest` and keeps it if it needs it.
    */
   protected releaseRequest(): void {
-    const r = this.req;
-    if (r === null) return;
-    this.releasedMethod = detach(r.method);
-    this.releasedUri = detach(r.uri);
-    this.req = null;
+    this.held.release();
   }
 
   abstract respond(response: SipResponse): void;
