@@ -2,15 +2,22 @@
 import { fillRandom } from '../core/random-pool.js';
 import { BRANCH_COOKIE } from './via.js';
 
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+const ALPHABET = Buffer.from('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789', 'latin1');
 const scratch = Buffer.alloc(64);
 
+/**
+ * `length` characters of [a-zA-Z0-9]. Written as bytes and read as one flat
+ * string: appending a character at a time made a chain of V8 cons strings
+ * per identifier, kept as long as the tag, branch or Call-ID it became.
+ */
 export function randomToken(length: number): string {
   let s = '';
   for (let done = 0; done < length; done += scratch.length) {
     const n = Math.min(scratch.length, length - done);
     fillRandom(scratch, 0, n);
-    for (let i = 0; i < n; i++) s += ALPHABET[(scratch[i] as number) % 62];
+    for (let i = 0; i < n; i++) scratch[i] = ALPHABET[(scratch[i] as number) % 62] as number;
+    const part = scratch.toString('latin1', 0, n);
+    s = s === '' ? part : s + part;
   }
   return s;
 }
