@@ -17,11 +17,9 @@
  */
 import dgram from 'node:dgram';
 import { hash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
-import { parse as parseYaml } from 'yaml';
+import { configWithDigestUsers, digestPassword, DIGEST_DOMAIN } from './digest-users.js';
 import { configFromText } from '../src/config/load.js';
 import { createHeraldServer } from '../src/server.js';
 import { parseMessage } from '../src/sip/parser.js';
@@ -33,9 +31,8 @@ const users = Number(process.argv[3] ?? 10000);
 const rounds = Number(process.argv[4] ?? 5);
 /** Warm-up seconds: 35 reaches the steady state (Timer J keeps 32 s of answers; the heap grows until then). */
 const warmupSeconds = Number(process.env.REGISTER_PIPELINE_WARMUP ?? 35);
-const ROOT = resolve(import.meta.dirname, '..');
-const DOMAIN = 'demo.sip.localhost';
-const password = (i: number): string => `secret-user${i}`;
+const DOMAIN = DIGEST_DOMAIN;
+const password = digestPassword;
 
 // Catch the server's UDP socket and what it sends, before it exists.
 type MessageListener = (buf: Buffer, rinfo: dgram.RemoteInfo) => void;
@@ -53,15 +50,8 @@ dgram.Socket.prototype.send = function (this: dgram.Socket, msg: unknown) {
   waiting(msg as Buffer);
 } as typeof dgram.Socket.prototype.send;
 
-function configText(): string {
-  const cfg = parseYaml(readFileSync(join(ROOT, 'config', 'default.yaml'), 'utf8')) as { accounts: Array<{ sipDomain?: string; credentials?: Array<{ username: string; password: string }> }> };
-  const account = cfg.accounts.find((a) => a.sipDomain === DOMAIN);
-  if (account === undefined) throw new Error(`config/default.yaml has no account with sipDomain ${DOMAIN}`);
-  account.credentials = [...(account.credentials ?? []), ...Array.from({ length: users }, (_, i) => ({ username: `user${i}`, password: password(i) }))];
-  return JSON.stringify(cfg);
-}
 
-const config = configFromText('bench.json', configText(), {
+const config = configFromText('bench.json', JSON.stringify(configWithDigestUsers(users)), {
   HERALD_SIP_UDP: '127.0.0.1:0',
   HERALD_SIP_TCP: 'off',
   HERALD_SIP_WS: 'off',

@@ -33,10 +33,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { stringify as stringifyYaml } from 'yaml';
+import { configWithDigestUsers, digestPassword, DIGEST_DOMAIN } from './digest-users.js';
 import { startHerald } from '../test/helpers/herald-process.js';
 import { canPin as pin, cpuSeconds, LOAD_CORE, onCore, runOnCore, SERVER_CORE, sippOutcome, type SippOutcome } from './bench-process.js';
 
@@ -56,12 +57,12 @@ for (const s of servers) if (!['herald', 'kamailio', 'kamailio-stateless'].inclu
 const ROOT = resolve(import.meta.dirname, '..');
 const scenario = join(ROOT, 'bench', 'sipp', 'register-digest-users.xml');
 const kamailioCfg = join(ROOT, 'bench', 'kamailio', 'kamailio.cfg');
-const DOMAIN = 'demo.sip.localhost';
+const DOMAIN = DIGEST_DOMAIN;
 const MAX_FAILED_PERCENT = 0.1;
 const MIN_MEDIAN_SHARE = 0.95;
 const dir = mkdtempSync(join(tmpdir(), 'herald-bench-register-'));
 
-const password = (i: number) => `secret-user${i}`;
+const password = digestPassword;
 
 /** One injection file per sipp process, each with its own slice of the users (SEQUENTIAL, cycled). */
 const injection = Array.from({ length: processes }, (_, k) => {
@@ -76,12 +77,8 @@ const injection = Array.from({ length: processes }, (_, k) => {
 
 /** Herald's config: config/default.yaml with the bench users added to the demo account's credentials. */
 function heraldConfig(): string {
-  const cfg = parseYaml(readFileSync(join(ROOT, 'config', 'default.yaml'), 'utf8')) as { accounts: Array<{ sipDomain?: string; credentials?: Array<{ username: string; password: string }> }> };
-  const account = cfg.accounts.find((a) => a.sipDomain === DOMAIN);
-  if (account === undefined) throw new Error(`config/default.yaml has no account with sipDomain ${DOMAIN}`);
-  account.credentials = [...(account.credentials ?? []), ...Array.from({ length: users }, (_, i) => ({ username: `user${i}`, password: password(i) }))];
   const file = join(dir, 'herald.yaml');
-  writeFileSync(file, stringifyYaml(cfg));
+  writeFileSync(file, stringifyYaml(configWithDigestUsers(users)));
   return file;
 }
 

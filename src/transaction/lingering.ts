@@ -32,7 +32,6 @@ export type LingerId = number;
 export class LingeringResponses<T extends object> {
   private keys: string[] = [];
   private deadlines: number[] = [];
-  private statuses: number[] = [];
   private flows: Flow[] = [];
   private targets: Address[] = [];
   /** Where each response's bytes are: absolute chunk number, offset, length. */
@@ -78,7 +77,6 @@ export class LingeringResponses<T extends object> {
     const id = this.base + this.keys.length;
     this.keys.push(key);
     this.deadlines.push(performance.now() + this.lifetimeMs);
-    this.statuses.push(response.status);
     this.flows.push(response.flow);
     this.targets.push(response.target);
     this.chunkNos.push(this.firstChunk + this.chunks.length - 1);
@@ -101,9 +99,11 @@ export class LingeringResponses<T extends object> {
     if (i < this.head || i >= this.keys.length) return null;
     const chunk = this.chunks[(this.chunkNos[i] as number) - this.firstChunk] as Buffer;
     const offset = this.offsets[i] as number;
+    const bytes = chunk.subarray(offset, offset + (this.lengths[i] as number));
     return {
-      status: this.statuses[i] as number,
-      bytes: chunk.subarray(offset, offset + (this.lengths[i] as number)),
+      // Read back from the status line ("SIP/2.0 NNN …"): no per-entry slot for what the bytes say.
+      status: Number(bytes.toString('latin1', 8, 11)),
+      bytes,
       flow: this.flows[i] as Flow,
       target: this.targets[i] as Address,
     };
@@ -201,7 +201,6 @@ export class LingeringResponses<T extends object> {
     const cut = <V>(a: V[]): V[] => (all ? [] : a.slice(n));
     this.keys = cut(this.keys);
     this.deadlines = cut(this.deadlines);
-    this.statuses = cut(this.statuses);
     this.flows = cut(this.flows);
     this.targets = cut(this.targets);
     this.chunkNos = cut(this.chunkNos);

@@ -183,20 +183,26 @@ describe('media: browser (WebRTC) legs anchored in mediasoup', function () {
     expect(errors).to.deep.equal([]);
   });
 
-  it('a Node trunk with its own RTP (PCMU) → Herald → the demo page: audio both ways, the page\'s arriving from Herald\'s port', async () => {
-    twiml = '<Response><Dial><Client>carol</Client></Dial></Response>';
-    const carol = await phone('identity=carol&autoanswer=1');
+  /** A Node trunk with its own RTP port calls `identity`'s page (autoanswer) offering one codec; resolves once the page is in the call. */
+  async function trunkCallsPage(identity: string, codec: string) {
+    twiml = `<Response><Dial><Client>${identity}</Client></Dial></Response>`;
+    const page = await phone(`identity=${identity}&autoanswer=1`);
     const trunk = await SipDialogPeer.open();
     const rtp = await RtpPeer.open();
     closers.push(() => trunk.close(), () => rtp.close());
-    trunk.invite(herald.listeners.udp!.port, NUMBER, audioSdp(rtp.port, ['0 PCMU/8000']));
+    trunk.invite(herald.listeners.udp!.port, NUMBER, audioSdp(rtp.port, [codec]));
     const ok = await trunk.finalResponse('INVITE', 20_000);
     expect(ok.status).to.equal(200);
     trunk.ack(ok);
     const audio = parseSdp(ok.body.toString()).media[0]!;
+    await stateBecomes(page, 'in-call');
+    return { page, trunk, rtp, audio };
+  }
+
+  it('a Node trunk with its own RTP (PCMU) → Herald → the demo page: audio both ways, the page\'s arriving from Herald\'s port', async () => {
+    const { page: carol, trunk, rtp, audio } = await trunkCallsPage('carol', '0 PCMU/8000');
     expect(audio.protocol).to.equal('RTP/AVP');
     expect(audio.port).to.be.within(RTP_MIN, RTP_MAX);
-    await stateBecomes(carol, 'in-call');
 
     // The trunk talks while the test looks; the page's microphone (Chromium's fake device) talks back.
     await whileTalking(rtp, audio.port, { payloadType: 0, ssrc: 0x5eed }, async () => {
@@ -214,17 +220,8 @@ describe('media: browser (WebRTC) legs anchored in mediasoup', function () {
   });
 
   it('hold and resume from the trunk by re-INVITE: the page is re-offered on the same transport (sendonly, then sendrecv); after resume the audio flows both ways again, the trunk\'s under a new SSRC that the page plays unsignaled', async () => {
-    twiml = '<Response><Dial><Client>dave</Client></Dial></Response>';
-    const dave = await phone('identity=dave&autoanswer=1');
-    const trunk = await SipDialogPeer.open();
-    const rtp = await RtpPeer.open();
-    closers.push(() => trunk.close(), () => rtp.close());
-    trunk.invite(herald.listeners.udp!.port, NUMBER, audioSdp(rtp.port, ['8 PCMA/8000']));
-    const ok = await trunk.finalResponse('INVITE', 20_000);
-    expect(ok.status).to.equal(200);
-    trunk.ack(ok);
-    const port = parseSdp(ok.body.toString()).media[0]!.port;
-    await stateBecomes(dave, 'in-call');
+    const { page: dave, trunk, rtp, audio } = await trunkCallsPage('dave', '8 PCMA/8000');
+    const port = audio.port;
     const fromPage = () => rtp.received.filter((p) => p.payloadType === 8).length;
     await whileTalking(rtp, port, { payloadType: 8, ssrc: 0xa1 }, async () => {
       await packetsReceivedAbove(dave, 20);
