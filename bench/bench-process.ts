@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { run, type RunResult } from '../test/helpers/run.js';
 
 /** True when `taskset` can pin processes to cores. */
@@ -29,6 +30,12 @@ export function runOnCore(core: string, cmd: string, args: string[], timeoutMs =
 /** Moves this process, all its threads, to `core` (when pinning is possible): a bench that serves part of the load itself. */
 export function pinSelf(core: string): void {
   if (canPin) spawnSync('taskset', ['-a', '-cp', core, String(process.pid)], { stdio: 'ignore' });
+}
+
+/** The server core's speed right now: µs per unit of bench/host-speed.ts, run on that core. */
+export async function serverCoreUnit(): Promise<number> {
+  const r = await runOnCore(SERVER_CORE, process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'host-speed.ts')]);
+  return (JSON.parse(r.stdout.trim()) as { hostUnitUs: number }).hostUnitUs;
 }
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;

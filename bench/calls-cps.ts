@@ -27,16 +27,22 @@
  * devices in their INVITE's From). What is left is Herald's work and queueing
  * plus the time datagrams and requests waited for the peers' event loops
  * (reported: their event-loop delay) and sipp's own: an upper bound of what
- * Herald adds, tight while core 1 has room. Usage:
+ * Herald adds, tight while core 1 has room. When tcpdump is installed, the
+ * same calls are also timed on the wire (bench/calls-wire-timing.ts: a capture
+ * on lo, kernel timestamps): Herald's part alone, its socket queueing included,
+ * split into INVITE → webhook, webhook → fork, device's 200 → 200; the goal
+ * is judged on both. CPU per call is also given in host units
+ * (bench/host-speed.ts, run on Herald's core before and after each rate). Usage:
  *   node --import tsx bench/calls-cps.ts [RATES=100,250,500,750,1000,1250,1500] [SECONDS=10] [HOLD_MS=500]
  * Environment: CALLS_CPS_PROFILE=DIR runs Herald with `node --cpu-prof
  * --cpu-prof-dir DIR` (one profile per rate, written when Herald exits;
  * bench/cpu-profile-top.ts reads it); CALLS_CPS_NODE_ARGS='--heap-prof
  * --heap-prof-dir DIR' (any node flags for Herald); CALLS_CPS_NICE=-10 renices Herald's
- * main thread (root only), for a machine shared with other work.
+ * main thread (root only), for a machine shared with other work;
+ * CALLS_CPS_WIRE=off skips the capture; CALLS_CPS_KEEP_PCAP=1 keeps it (path printed).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -44,7 +50,9 @@ import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { startHerald, type HeraldProcess } from '../test/helpers/herald-process.js';
-import { canPin, cpuSeconds, LOAD_CORE, onCore, pinSelf, runOnCore, SERVER_CORE, sippOutcome, type SippOutcome } from './bench-process.js';
+import { canPin, cpuSeconds, LOAD_CORE, onCore, pinSelf, runOnCore, SERVER_CORE, serverCoreUnit, sippOutcome, type SippOutcome } from './bench-process.js';
+import { wireSpans, type WireSpans } from './calls-wire-timing.js';
+import { canCapture, captureLoopback, readCapture } from './loopback-capture.js';
 
 const rates = (process.argv[2] ?? '100,250,500,750,1000,1250,1500').split(',').map(Number);
 const seconds = Number(process.argv[3] ?? 10);
@@ -54,6 +62,8 @@ const profileDir = process.env.CALLS_CPS_PROFILE;
 const extraNodeArgs = (process.env.CALLS_CPS_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 /** On a shared machine: Herald's main thread gets this nice value (e.g. -10; root only), so neighbours on its core delay it less. */
 const heraldNice = process.env.CALLS_CPS_NICE;
+/** Time the calls on the wire too (tcpdump on lo, on the load core): on unless CALLS_CPS_WIRE=off or tcpdump is missing. */
+const onWire = canCapture && process.env.CALLS_CPS_WIRE !== 'off';
 const WARMUP_S = 3;
 /** A rate is sustained when fewer than this share of calls fail and the median second is within 5 % of it. */
 const MAX_FAILED_PERCENT = 0.1;
@@ -97,7 +107,8 @@ const hook = createServer((req, res) => {
 // Many concurrent requests from one client: keep-alive sockets stay open across rates.
 hook.keepAliveTimeout = 60_000;
 await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/voice`;
+const hookPort = (hook.address() as AddressInfo).port;
+const hookUrl = `http://127.0.0.1:${hookPort}/voice`;
 
 function heraldConfig(): string {
   const file = join(dir, 'herald.yaml');
@@ -179,6 +190,8 @@ function deviceSpans(file: string): Map<string, number> {
 interface Result extends SippOutcome {
   offered: number;
   heraldCpuUsPerCall: number;
+  /** The server core's speed around the run (bench/host-speed.ts), µs per unit: CPU per call in these units compares runs minutes apart. */
+  hostUnitUs: number;
   /** Over the measured calls with all three timings: ms. */
   setup: Percentiles;
   webhook: Percentiles;
@@ -198,18 +211,36 @@ interface Result extends SippOutcome {
    * that, and everything on the load core.
    */
   recordedSetup: { calls: number; p50: number; p90: number; p99: number; max: number };
+  /** The same calls timed on the wire (calls-wire-timing.ts), ms; null when not captured. */
+  wire: WireResult | null;
   sustained: boolean;
+}
+
+interface WireResult {
+  calls: number;
+  droppedPackets: number;
+  added: Percentiles;
+  toHook: Percentiles;
+  toFork: Percentiles;
+  toAnswer: Percentiles;
+  setup: Percentiles;
+}
+
+function wireResult(spans: Map<string, WireSpans>, droppedPackets: number): WireResult {
+  const of = (k: keyof WireSpans): Percentiles => percentiles([...spans.values()].map((s) => s[k]));
+  return { calls: spans.size, droppedPackets, added: of('added'), toHook: of('toHook'), toFork: of('toFork'), toAnswer: of('toAnswer'), setup: of('setup') };
 }
 
 interface Percentiles {
   p50: number;
   p99: number;
+  max: number;
 }
 
 function percentiles(us: number[]): Percentiles {
   const s = [...us].sort((a, b) => a - b);
   const at = (q: number): number => Number(((s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0) / 1000).toFixed(3));
-  return { p50: at(0.5), p99: at(0.99) };
+  return { p50: at(0.5), p99: at(0.99), max: at(1) };
 }
 
 function sipp(target: string, run: number, rate: number, calls: number, files: { stat: string; log: string } | null) {
@@ -262,6 +293,13 @@ function gcSpent(before: Record<string, number>, after: Record<string, number>):
 let runNumber = 0;
 
 async function measure(rate: number): Promise<Result> {
+  const unitBefore = await serverCoreUnit();
+  const result = await measureHerald(rate);
+  result.hostUnitUs = Number(((unitBefore + (await serverCoreUnit())) / 2).toFixed(3));
+  return result;
+}
+
+async function measureHerald(rate: number): Promise<Result> {
   const herald: HeraldProcess = await startHerald({
     config: heraldConfig(),
     env: { HERALD_LOG_LEVEL: 'warn', HERALD_SIP_TCP: 'off', HERALD_SIP_WS: 'off', HERALD_MEDIA: 'off' },
@@ -280,16 +318,22 @@ async function measure(rate: number): Promise<Result> {
 
     const run = ++runNumber;
     const files = { stat: join(dir, `stat-${run}.csv`), log: join(dir, `calls-${run}.log`) };
+    const pcap = join(dir, `calls-${run}.pcap`);
+    const capture = onWire ? await captureLoopback(pcap, `udp port ${herald.listeners.udp!.port} or tcp port ${hookPort}`, LOAD_CORE) : null;
     const runtime0 = await heraldRuntime(herald);
     const cpu0 = cpuSeconds(herald.proc.pid as number);
     const r = await sipp(target, run, rate, rate * seconds, files);
     const cpu = cpuSeconds(herald.proc.pid as number) - cpu0;
+    const captured = await capture?.stop();
     const runtime = await heraldRuntime(herald);
     hookLoopDelay.disable();
     const deviceFile = join(dir, `devices-${run}.csv`);
     const deviceCounts = await devices.dump(deviceFile);
 
     const outcome = sippOutcome([r], [files.stat]);
+    const wire = captured === undefined ? null : wireResult(wireSpans(readCapture(pcap), herald.listeners.udp!.port, hookPort, CALLER), captured.dropped);
+    if (process.env.CALLS_CPS_KEEP_PCAP === undefined) rmSync(pcap, { force: true });
+    else console.log(`    (capture kept: ${pcap})`);
     const setup = setupTimes(files.log);
     const device = deviceSpans(deviceFile);
     const all = { setup: [] as number[], webhook: [] as number[], device: [] as number[], added: [] as number[] };
@@ -306,6 +350,7 @@ async function measure(rate: number): Promise<Result> {
       offered: rate,
       ...outcome,
       heraldCpuUsPerCall: outcome.ok === 0 ? 0 : Math.round((cpu * 1e6) / outcome.ok),
+      hostUnitUs: 0,
       setup: percentiles(all.setup),
       webhook: percentiles(all.webhook),
       device: percentiles(all.device),
@@ -317,6 +362,7 @@ async function measure(rate: number): Promise<Result> {
       heraldLoopLagP99Ms: runtime.lagP99Ms,
       heraldLoopLagMaxMs: runtime.lagMaxMs,
       recordedSetup: await recordedSetup(herald),
+      wire,
       sustained: outcome.failedPercent < MAX_FAILED_PERCENT && outcome.median >= MIN_MEDIAN_SHARE * rate,
     };
   } finally {
@@ -328,12 +374,13 @@ async function measure(rate: number): Promise<Result> {
 // ---------------------------------------------------------------- the ladder
 
 pinSelf(LOAD_CORE);
+if (!canCapture) console.log('tcpdump is not installed (apt-get install tcpdump): the calls are timed by the peers only, not on the wire');
 console.log(
   `Calls per second, trunk (sipp) → Herald → webhook → 2 devices of alice, HERALD_MEDIA=off: ${seconds} s per rate after ${WARMUP_S} s warm-up, hold ${holdMs} ms ` +
     `(${canPin ? 'Herald on core 0; sipp, devices and webhook on core 1' : 'unpinned'})${heraldNice !== undefined ? `, Herald at nice ${heraldNice}` : ''}` +
     `${profileDir !== undefined ? `; CPU profiles in ${profileDir}` : ''}`,
 );
-console.log('| offered/s | completed/s (median) | min / max second | failed | sipp retrans. | Herald CPU per call | setup p50 / p99 | webhook p50 / p99 | device p50 / p99 | **Herald adds p50 / p99** | sustained |');
+console.log('| offered/s | completed/s (median) | min / max second | failed | sipp retrans. | Herald CPU per call (host units) | setup p50 / p99 | webhook p50 / p99 | device p50 / p99 | **Herald adds p50 / p99** | sustained |');
 console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
 const results: Result[] = [];
 try {
@@ -342,7 +389,7 @@ try {
     results.push(r);
     const ms = (p: Percentiles): string => `${p.p50.toFixed(2)} / ${p.p99.toFixed(2)} ms`;
     console.log(
-      `| ${rate} | ${r.median} | ${r.min} / ${r.max} | ${r.failed} of ${r.ok + r.failed} (${r.failedPercent.toFixed(2)} %) | ${r.retransmissions} | ${r.heraldCpuUsPerCall} µs | ` +
+      `| ${rate} | ${r.median} | ${r.min} / ${r.max} | ${r.failed} of ${r.ok + r.failed} (${r.failedPercent.toFixed(2)} %) | ${r.retransmissions} | ${r.heraldCpuUsPerCall} µs (${(r.heraldCpuUsPerCall / r.hostUnitUs).toFixed(0)}) | ` +
         `${ms(r.setup)} | ${ms(r.webhook)} | ${ms(r.device)} | **${ms(r.heraldAdded)}** | ${r.sustained ? 'yes' : 'no'} |`,
     );
     if (r.failedPercent >= STOP_FAILED_PERCENT) console.log(`    (${r.failedPercent} % of the calls failed: the higher rates are not run)`);
@@ -351,6 +398,14 @@ try {
         `devices ${JSON.stringify(r.devices)}; webhook loop delay p99 ${r.webhookLoopDelayP99Ms} ms; ` +
         `inside Herald (call records, last ${r.recordedSetup.calls} calls) start → 200 p50 ${r.recordedSetup.p50} / p90 ${r.recordedSetup.p90} / p99 ${r.recordedSetup.p99} / max ${r.recordedSetup.max} ms)`,
     );
+    if (r.wire !== null) {
+      const w = r.wire;
+      console.log(
+        `    on the wire (${w.calls} calls, ${w.droppedPackets} packets dropped by the capture): **Herald adds p50 ${w.added.p50} / p99 ${w.added.p99} / max ${w.added.max} ms** ` +
+          `= INVITE in → webhook request out ${ms(w.toHook)} + webhook response in → fork out ${ms(w.toFork)} + device's 200 in → 200 out ${ms(w.toAnswer)} ` +
+          `(p50 / p99; INVITE in → 200 out ${ms(w.setup)})`,
+      );
+    }
     if (r.failedPercent >= STOP_FAILED_PERCENT) break;
   }
 } finally {
@@ -359,8 +414,10 @@ try {
 }
 const top = results.filter((r) => r.sustained).reduce((m, r) => Math.max(m, r.offered), 0);
 const atGoal = results.find((r) => r.offered === GOAL.atCps);
+const addedAt = (label: string, p99: number): string => `; Herald adds p99 ${p99} ms at ${GOAL.atCps}/s ${label} (goal ≤ ${GOAL.addedP99Ms} ms: ${p99 <= GOAL.addedP99Ms ? 'met' : 'not met'})`;
 console.log(
   `  highest offered rate sustained (< ${MAX_FAILED_PERCENT} % failed, median ≥ ${MIN_MEDIAN_SHARE * 100} % of offered): ${top === 0 ? 'none' : `${top}/s`}; goal ≥ ${GOAL.cps}/s ${top >= GOAL.cps ? 'met' : 'not met'}` +
-    (atGoal !== undefined ? `; Herald adds p99 ${atGoal.heraldAdded.p99} ms at ${GOAL.atCps}/s (goal ≤ ${GOAL.addedP99Ms} ms: ${atGoal.heraldAdded.p99 <= GOAL.addedP99Ms ? 'met' : 'not met'})` : ''),
+    (atGoal === undefined ? '' : addedAt('timed by the peers', atGoal.heraldAdded.p99)) +
+    (atGoal?.wire == null ? '' : addedAt('on the wire', atGoal.wire.added.p99)),
 );
 console.log(JSON.stringify({ bench: 'calls-cps', seconds, holdMs, pinned: canPin, heraldNice: heraldNice ?? null, results, maxSustained: top }));

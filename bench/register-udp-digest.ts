@@ -39,7 +39,7 @@ import { join, resolve } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import { configWithDigestUsers, digestPassword, DIGEST_DOMAIN } from './digest-users.js';
 import { startHerald } from '../test/helpers/herald-process.js';
-import { canPin as pin, cpuSeconds, LOAD_CORE, onCore, runOnCore, SERVER_CORE, sippOutcome, type SippOutcome } from './bench-process.js';
+import { canPin as pin, cpuSeconds, LOAD_CORE, onCore, runOnCore, SERVER_CORE, serverCoreUnit, sippOutcome, type SippOutcome } from './bench-process.js';
 
 const rates = (process.argv[2] ?? '2000,3000,4000,5000,6000,8000,10000,12000').split(',').map(Number);
 const seconds = Number(process.argv[3] ?? 15);
@@ -186,16 +186,10 @@ function sipp(target: string, k: number, rate: number, calls: number, stat: stri
   return runOnCore(LOAD_CORE, 'sipp', args);
 }
 
-/** The server core's speed right now (see bench/host-speed.ts). */
-async function hostUnit(): Promise<number> {
-  const r = await runOnCore(SERVER_CORE, process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'host-speed.ts')]);
-  return (JSON.parse(r.stdout.trim()) as { hostUnitUs: number }).hostUnitUs;
-}
-
 async function measure(name: string, rate: number): Promise<Result> {
-  const unitBefore = await hostUnit();
+  const unitBefore = await serverCoreUnit();
   const result = await measureServer(name, rate);
-  result.hostUnitUs = Number(((unitBefore + (await hostUnit())) / 2).toFixed(3));
+  result.hostUnitUs = Number(((unitBefore + (await serverCoreUnit())) / 2).toFixed(3));
   return result;
 }
 
