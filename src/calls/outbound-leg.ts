@@ -141,17 +141,7 @@ export class OutboundLeg {
     const txn = this.inviteTxn;
     if (txn === null) return;
     this.inviteTxn = null;
-    const ack = this.ackOf2xx;
-    const remoteTag = this.dialog?.state.remoteTag ?? null;
-    const target = this.ackTarget();
-    const transactions = this.o.transactions;
-    txn.handOver({
-      onResponse(r) {
-        if (ack !== null && r.status >= 200 && r.status < 300 && tagOf(toOf(r)) === remoteTag) transactions.sendAck(ack, target);
-      },
-      onTimeout() {},
-      onTransportError() {},
-    });
+    txn.settle(this.ackOf2xx, this.ackTarget());
   }
 
   /** ACKs the 2xx (with a body when the caller's offer came late, in its ACK). */

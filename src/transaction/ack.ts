@@ -5,7 +5,8 @@
  */
 import { Headers } from '../sip/headers.js';
 import { SipRequest, type SipResponse } from '../sip/message.js';
-import { cseqOf } from '../sip/fields.js';
+import { cseqOf, tagOf, toOf } from '../sip/fields.js';
+import { parseMessage } from '../sip/parser.js';
 
 /** The first element of the top Via line: the Via this hop added. */
 export function topViaValue(request: SipRequest): string | undefined {
@@ -34,4 +35,16 @@ export function createNon2xxAck(invite: SipRequest, response: SipResponse): SipR
   if (cseq !== null) h.append('CSeq', `${cseq.seq} ACK`);
   h.append('Content-Length', '0');
   return new SipRequest('ACK', invite.uri, h);
+}
+
+/**
+ * Whether an ACK kept as bytes (`ack`, empty: none) answers `response`: a
+ * final response of the same dialog, i.e. with the ACK's To tag — its
+ * retransmission (§13.2.2.4, §17.1.1.2), not another fork's 2xx. Only for
+ * a retransmitted final response, so the bytes are parsed here, not kept parsed.
+ */
+export function ackAnswers(ack: Buffer, response: SipResponse): boolean {
+  if (ack.length === 0 || response.status < 200) return false;
+  const parsed = parseMessage(ack);
+  return parsed.ok && tagOf(toOf(parsed.message)) === tagOf(toOf(response));
 }

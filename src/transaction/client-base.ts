@@ -3,14 +3,21 @@
  * identity, sending through the transport, reporting to the TU, termination.
  */
 import type { SipRequest, SipResponse } from '../sip/message.js';
+import { serialize } from '../sip/serializer.js';
+import { ackAnswers } from './ack.js';
 import { HeldRequest } from './held-request.js';
 import type { SendTarget } from '../transport/types.js';
 import type { TransactionContext } from './context.js';
+import type { LingerId } from './lingering.js';
 import type { TimerName, TimerOwner } from './timers.js';
-import type { ClientTransaction, ClientTransactionState, ClientTransactionUser } from './types.js';
+import { IGNORE_OUTCOME, type ClientTransaction, type ClientTransactionState, type ClientTransactionUser } from './types.js';
+
+const NO_BYTES = Buffer.alloc(0);
 
 export abstract class ClientTransactionBase implements ClientTransaction, TimerOwner {
-  state: ClientTransactionState;
+  private current: ClientTransactionState;
+  /** The layer's entry for this transaction once it is kept as bytes (see `compact`). */
+  private compacted: LingerId | null = null;
   private terminatedListeners: (() => void)[] | null = null;
   /** Passed to every transport send of this transaction. */
   protected readonly onSendError = (err: Error): void => this.transportFailed(err);
@@ -29,7 +36,20 @@ export abstract class ClientTransactionBase implements ClientTransaction, TimerO
     initial: ClientTransactionState,
   ) {
     this.held = new HeldRequest(request);
-    this.state = initial;
+    this.current = initial;
+  }
+
+  get state(): ClientTransactionState {
+    // A compacted transaction is Terminated once its entry has gone (64·T1 later).
+    const compacted = this.compacted;
+    if (compacted !== null && this.current !== 'terminated' && !this.ctx.lingeringAcks.holds(this.id, compacted)) {
+      this.current = 'terminated';
+    }
+    return this.current;
+  }
+
+  set state(state: ClientTransactionState) {
+    this.current = state;
   }
 
   get request(): SipRequest {
@@ -58,11 +78,46 @@ export abstract class ClientTransactionBase implements ClientTransaction, TimerO
   /** True while the request itself is still in flight (Calling / Trying / Proceeding). */
   protected abstract pending(): boolean;
 
-  handOver(user: ClientTransactionUser): void {
-    this.user = user;
+  settle(ack: SipRequest | null, target: SendTarget): void {
+    this.user = IGNORE_OUTCOME;
+    if (this.compacted !== null || this.state !== 'accepted') return;
+    // The ACK was sent through the layer (its Via is on): these are the bytes that went out.
+    const bytes = ack === null ? NO_BYTES : serialize(ack);
+    if (this.compact(bytes, target)) return;
+    // Someone waits for the end: the object lives on, with a TU that only ACKs.
+    const transport = this.ctx.transport;
+    this.user = {
+      onResponse: (r) => {
+        if (ackAnswers(bytes, r)) transport.sendBytes(bytes, target, this.onSendError);
+      },
+      onTimeout() {},
+      onTransportError() {},
+    };
+  }
+
+  /**
+   * Lets the layer keep this transaction as `ack`'s bytes (resent to `target`
+   * for a retransmitted final response with the ACK's To tag) until 64·T1,
+   * instead of this object, its timers and its TU: an INVITE's 32 s of
+   * Accepted or Completed would otherwise keep them all through every
+   * garbage collection. Not done while someone waits for the end (they are
+   * told when the entry goes, as here). False when not compacted.
+   */
+  protected compact(ack: Buffer, target: SendTarget): boolean {
+    if (this.terminatedListeners !== null || this.state === 'terminated') return false;
+    this.clearTimers();
+    this.user = IGNORE_OUTCOME;
+    this.releaseRequest();
+    this.compacted = this.ctx.lingeringAcks.addMessage(this.id, ack, target, null);
+    return true;
   }
 
   onTerminated(listener: () => void): void {
+    const compacted = this.compacted;
+    if (compacted !== null && this.current !== 'terminated') {
+      this.ctx.lingeringAcks.onForgotten(this.id, compacted, listener);
+      return;
+    }
     if (this.state === 'terminated') {
       this.safely('onTerminated', listener);
       return;

@@ -10,6 +10,7 @@
  * retransmitted final failures are answered with the same ACK and not passed up.
  */
 import type { SipRequest, SipResponse } from '../sip/message.js';
+import { serialize } from '../sip/serializer.js';
 import { createNon2xxAck } from './ack.js';
 import { ClientTransactionBase } from './client-base.js';
 import type { TimerHandle, TimerName } from './timers.js';
@@ -60,11 +61,13 @@ export class InviteClientTransaction extends ClientTransactionBase {
           this.state = 'completed';
           this.ack = createNon2xxAck(this.request, response);
           this.releaseRequest();
-          this.send(this.ack);
+          const ack = serialize(this.ack);
+          this.ctx.transport.sendBytes(ack, this.target, this.onSendError);
           this.deliver(response);
           if (this.state !== 'completed') return;
           if (this.reliable) this.terminate();
-          else this.timerD = this.ctx.timers.start(this.ctx.settings.timerD, this, 'D');
+          // Timer D's 32 s as bytes in the layer's table (client-base.ts), or as this object when someone waits for the end.
+          else if (!this.compact(ack, this.target)) this.timerD = this.ctx.timers.start(this.ctx.settings.timerD, this, 'D');
         }
         return;
       case 'accepted':

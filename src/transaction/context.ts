@@ -4,7 +4,7 @@
  * step with transaction lifetimes.
  */
 import type { SipResponse } from '../sip/message.js';
-import type { Flow, PreparedResponse, SendErrorHandler, Transport } from '../transport/types.js';
+import type { Flow, PreparedResponse, SendErrorHandler, SendTarget, Transport } from '../transport/types.js';
 import type { LingerId } from './lingering.js';
 import type { TimerQueue, TransactionTimerSettings } from './timers.js';
 
@@ -39,10 +39,19 @@ export interface Lingering {
   onForgotten(key: string, id: LingerId, listener: () => void): void;
 }
 
+/** The layer's compact table of INVITE client transactions that only ACK a retransmitted final response (lingering.ts). */
+export interface LingeringAcks {
+  /** Keeps the ACK's bytes (empty: absorb only) under `key` in place of its transaction until 64·T1; returns the entry's id. */
+  addMessage(key: string, bytes: Buffer, flow: SendTarget, target: null): LingerId;
+  holds(key: string, id: LingerId): boolean;
+  onForgotten(key: string, id: LingerId, listener: () => void): void;
+}
+
 export interface TransactionContext {
   readonly transport: Transport;
   readonly timers: TimerQueue;
   readonly lingering: Lingering;
+  readonly lingeringAcks: LingeringAcks;
   readonly settings: TransactionTimerSettings;
   readonly log: TransactionLogger;
   /** Logs a failure to send a response (the transport already tried §18.2.2's fallbacks). */

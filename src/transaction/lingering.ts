@@ -29,11 +29,24 @@ const CHUNK_BYTES = 256 * 1024;
 /** A lingering entry, as the layer's table holds it: unique for the life of the table. */
 export type LingerId = number;
 
-export class LingeringResponses<T extends object> {
+/** What a lingering entry sends again: its bytes, and where to (two parts, kept in flat arrays). */
+export interface LingeringMessage<F, A> {
+  bytes: Buffer;
+  flow: F;
+  target: A;
+}
+
+/**
+ * The FIFO itself, for any table of transactions: `T` is the live transaction
+ * type of the table, `F` and `A` the two parts of where an entry's bytes go
+ * (a server's flow and address; a client's send target). An entry with no
+ * bytes only absorbs what matches it.
+ */
+export class LingeringMessages<T extends object, F, A> {
   private keys: string[] = [];
   private deadlines: number[] = [];
-  private flows: Flow[] = [];
-  private targets: Address[] = [];
+  private flows: F[] = [];
+  private targets: A[] = [];
   /** Where each response's bytes are: absolute chunk number, offset, length. */
   private chunkNos: number[] = [];
   private offsets: number[] = [];
@@ -63,9 +76,8 @@ export class LingeringResponses<T extends object> {
     private readonly onListenerError: (err: unknown) => void,
   ) {}
 
-  /** Replaces the transaction under `key` by its final response until Timer J; returns the entry's id. */
-  add(key: string, response: PreparedResponse): LingerId {
-    const bytes = response.bytes;
+  /** Replaces the transaction under `key` by `bytes` (sent to flow/target on a match) until Timer J; returns the entry's id. */
+  addMessage(key: string, bytes: Buffer, flow: F, target: A): LingerId {
     let chunk = this.chunks[this.chunks.length - 1];
     if (chunk === undefined || this.used + bytes.length > chunk.length) {
       chunk = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, bytes.length));
@@ -77,8 +89,8 @@ export class LingeringResponses<T extends object> {
     const id = this.base + this.keys.length;
     this.keys.push(key);
     this.deadlines.push(performance.now() + this.lifetimeMs);
-    this.flows.push(response.flow);
-    this.targets.push(response.target);
+    this.flows.push(flow);
+    this.targets.push(target);
     this.chunkNos.push(this.firstChunk + this.chunks.length - 1);
     this.offsets.push(this.used);
     this.lengths.push(bytes.length);
@@ -93,20 +105,13 @@ export class LingeringResponses<T extends object> {
     return this.table.get(key) === id;
   }
 
-  /** The response of a live entry, to resend on a retransmitted request; null once forgotten. */
-  response(id: LingerId): PreparedResponse | null {
+  /** What a live entry sends again (its bytes view the chunk: send them, do not keep them); null once forgotten. */
+  message(id: LingerId): LingeringMessage<F, A> | null {
     const i = id - this.base;
     if (i < this.head || i >= this.keys.length) return null;
     const chunk = this.chunks[(this.chunkNos[i] as number) - this.firstChunk] as Buffer;
     const offset = this.offsets[i] as number;
-    const bytes = chunk.subarray(offset, offset + (this.lengths[i] as number));
-    return {
-      // Read back from the status line ("SIP/2.0 NNN …"): no per-entry slot for what the bytes say.
-      status: Number(bytes.toString('latin1', 8, 11)),
-      bytes,
-      flow: this.flows[i] as Flow,
-      target: this.targets[i] as Address,
-    };
+    return { bytes: chunk.subarray(offset, offset + (this.lengths[i] as number)), flow: this.flows[i] as F, target: this.targets[i] as A };
   }
 
   /** Runs `listener` when Timer J forgets entry `id`, or at once if it already has. */
@@ -216,5 +221,20 @@ export class LingeringResponses<T extends object> {
     } catch (err) {
       this.onListenerError(err);
     }
+  }
+}
+
+/** Completed non-INVITE (and Accepted INVITE) server transactions: the final response, resent to its flow and address. */
+export class LingeringResponses<T extends object> extends LingeringMessages<T, Flow, Address> {
+  add(key: string, response: PreparedResponse): LingerId {
+    return this.addMessage(key, response.bytes, response.flow, response.target);
+  }
+
+  /** The response of a live entry, to resend on a retransmitted request; null once forgotten. */
+  response(id: LingerId): PreparedResponse | null {
+    const m = this.message(id);
+    if (m === null) return null;
+    // Read back from the status line ("SIP/2.0 NNN …"): no per-entry slot for what the bytes say.
+    return { status: Number(m.bytes.toString('latin1', 8, 11)), bytes: m.bytes, flow: m.flow, target: m.target };
   }
 }

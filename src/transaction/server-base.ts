@@ -7,6 +7,7 @@ import type { SipRequest, SipResponse } from '../sip/message.js';
 import { HeldRequest } from './held-request.js';
 import type { Flow, PreparedResponse } from '../transport/types.js';
 import type { TransactionContext } from './context.js';
+import type { LingerId } from './lingering.js';
 import type { TimerName, TimerOwner } from './timers.js';
 import type { ServerTransaction, ServerTransactionState } from './types.js';
 
@@ -21,6 +22,8 @@ export abstract class ServerTransactionBase implements ServerTransaction, TimerO
   private terminatedListeners: (() => void)[] | null = null;
   /** Let go of once nothing needs it (held-request.ts). */
   private readonly held: HeldRequest;
+  /** The layer's entry for this transaction once it is kept as its final response (see `compact`). */
+  private compacted: LingerId | null = null;
 
   constructor(
     readonly id: string,
@@ -34,7 +37,29 @@ export abstract class ServerTransactionBase implements ServerTransaction, TimerO
   }
 
   get state(): ServerTransactionState {
+    // A compacted transaction is Terminated once the layer has forgotten its entry (64·T1 later).
+    const compacted = this.compacted;
+    if (compacted !== null && this.current !== 'terminated' && !this.ctx.lingering.holds(this.id, compacted)) {
+      this.current = 'terminated';
+    }
     return this.current;
+  }
+
+  /**
+   * Lets the layer keep this transaction as its final response (lingering.ts)
+   * until 64·T1, in place of this object and its timers, when all that is left
+   * of its life is absorbing retransmissions: Completed non-INVITE over UDP
+   * (the response is resent), Accepted INVITE once its 2xx is ACKed (they
+   * are absorbed, RFC 6026 §7.1). Not while someone waits for the end (they are
+   * told when the entry goes, as here). False when not compacted.
+   */
+  protected compact(): boolean {
+    const last = this.last;
+    if (last === null || this.terminatedListeners !== null || this.compacted !== null) return false;
+    this.clearTimers();
+    this.releaseRequest();
+    this.compacted = this.ctx.lingering.add(this.id, last);
+    return true;
   }
 
   get request(): SipRequest {
@@ -71,16 +96,16 @@ export abstract class ServerTransactionBase implements ServerTransaction, TimerO
   onCancel(_listener: (cancel: SipRequest) => void): void {}
 
   onTerminated(listener: () => void): void {
+    const compacted = this.compacted;
+    if (compacted !== null && this.current !== 'terminated') {
+      this.ctx.lingering.onForgotten(this.id, compacted, listener);
+      return;
+    }
     if (this.state === 'terminated') {
       this.callListener(listener);
       return;
     }
     (this.terminatedListeners ??= []).push(listener);
-  }
-
-  /** True when a listener waits for onTerminated. */
-  protected awaitsTermination(): boolean {
-    return this.terminatedListeners !== null;
   }
 
   get reliable(): boolean {

@@ -163,10 +163,15 @@ export class InviteServerTransaction extends ServerTransactionBase {
     return false;
   }
 
-  /** The ACK of our 2xx arrived: stop retransmitting it (§13.3.1.4); Timer L still runs (RFC 6026). */
+  /**
+   * The ACK of our 2xx arrived: stop retransmitting it (§13.3.1.4); Timer L
+   * still runs (RFC 6026), and for its 32 s the transaction only absorbs
+   * retransmitted INVITEs: the layer keeps it as its 2xx (`compact`).
+   */
   ackReceived(): void {
     this.timer2xx = this.ctx.timers.cancel(this.timer2xx);
     this.forgetAck();
+    if (this.state === 'accepted') this.compact();
   }
 
   /**

@@ -13,28 +13,15 @@
  */
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import type { Flow } from '../transport/types.js';
-import type { LingerId } from './lingering.js';
 import type { TransactionContext } from './context.js';
 import { ServerTransactionBase } from './server-base.js';
 import type { TimerHandle, TimerName } from './timers.js';
-import type { ServerTransactionState } from './types.js';
 
 export class NonInviteServerTransaction extends ServerTransactionBase {
   private timerJ: TimerHandle | null = null;
-  /** The layer's entry for this transaction's final response, once compacted. */
-  private compacted: LingerId | null = null;
 
   constructor(id: string, request: SipRequest, flow: Flow, ctx: TransactionContext) {
     super(id, request, flow, ctx, 'trying');
-  }
-
-  override get state(): ServerTransactionState {
-    // A compacted transaction is Terminated once Timer J made the layer forget its response.
-    const compacted = this.compacted;
-    if (compacted !== null && this.current !== 'terminated' && !this.ctx.lingering.holds(this.id, compacted)) {
-      this.current = 'terminated';
-    }
-    return this.current;
   }
 
   respond(response: SipResponse): void {
@@ -58,22 +45,8 @@ export class NonInviteServerTransaction extends ServerTransactionBase {
       return;
     }
     this.releaseRequest();
-    const last = this.last;
-    if (last !== null && !this.awaitsTermination()) {
-      // Nobody listens for the end: Timer J runs in the layer's compact table (lingering.ts).
-      this.compacted = this.ctx.lingering.add(this.id, last);
-    } else {
-      this.timerJ = this.ctx.timers.start(64 * this.ctx.settings.t1, this, 'J');
-    }
-  }
-
-  override onTerminated(listener: () => void): void {
-    const compacted = this.compacted;
-    if (compacted !== null && this.current !== 'terminated') {
-      this.ctx.lingering.onForgotten(this.id, compacted, listener);
-    } else {
-      super.onTerminated(listener);
-    }
+    // Nobody listens for the end: Timer J runs in the layer's compact table (lingering.ts).
+    if (!this.compact()) this.timerJ = this.ctx.timers.start(64 * this.ctx.settings.t1, this, 'J');
   }
 
   receiveRetransmission(_request: SipRequest): void {

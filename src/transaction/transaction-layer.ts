@@ -9,6 +9,7 @@
  */
 import { tagOf, toOf } from '../sip/fields.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
+import { parseMessage } from '../sip/parser.js';
 import { createResponse, reasonPhrase } from '../sip/response.js';
 import { validateRequest, validateResponse } from '../sip/validate.js';
 import type {
@@ -19,6 +20,7 @@ import type {
   SendTarget,
   Transport,
 } from '../transport/types.js';
+import { ackAnswers } from './ack.js';
 import { ClientTransactionBase } from './client-base.js';
 import { InviteClientTransaction } from './client-invite.js';
 import { NonInviteClientTransaction } from './client-non-invite.js';
@@ -29,7 +31,7 @@ import {
   type Tracked,
 } from './context.js';
 import { ackKeyOfAck, clientKey, responseKey, serverKey } from './keys.js';
-import { LingeringResponses, type LingerId } from './lingering.js';
+import { LingeringMessages, LingeringResponses, type LingerId } from './lingering.js';
 import { ensureMaxForwards, ownTopBranch, pushOwnVia } from './outbound.js';
 import { ServerTransactionBase } from './server-base.js';
 import { InviteServerTransaction } from './server-invite.js';
@@ -53,11 +55,13 @@ const LINGER_SLACK_SHARE = 1 / 32;
 export class TransactionLayer {
   /** Live server transactions, and completed UDP non-INVITE ones as just their final response (lingering.ts). */
   private readonly servers = new Map<string, ServerTransactionBase | LingerId>();
-  private readonly clients = new Map<string, ClientTransactionBase>();
+  /** Live client transactions, and settled INVITE ones as just their ACK (lingering.ts, client-base.ts `compact`). */
+  private readonly clients = new Map<string, ClientTransactionBase | LingerId>();
   /** INVITE server transactions in Accepted whose 2xx awaits its ACK, by Call-ID, CSeq number, To tag. */
   private readonly awaitingAck = new Map<string, AckWaiter>();
   private readonly timers: TimerQueue;
   private readonly lingering: LingeringResponses<ServerTransactionBase>;
+  private readonly lingeringAcks: LingeringMessages<ClientTransactionBase, SendTarget, null>;
   private readonly log: TransactionLogger;
   private readonly ctx: TransactionContext;
   private stopped = false;
@@ -101,6 +105,11 @@ export class TransactionLayer {
     this.lingering = new LingeringResponses(this.servers, timerJ, timerJ * LINGER_SLACK_SHARE, (err) =>
       log.error({ err }, 'onTerminated listener threw'),
     );
+    // Timer M and Timer D (both 64·T1 by default): an entry lasts the longer.
+    const acksLifetime = Math.max(timerJ, settings.timerD);
+    this.lingeringAcks = new LingeringMessages(this.clients, acksLifetime, acksLifetime * LINGER_SLACK_SHARE, (err) =>
+      log.error({ err }, 'onTerminated listener threw'),
+    );
     const servers = this.servers;
     const clients = this.clients;
     const awaitingAck = this.awaitingAck;
@@ -108,6 +117,7 @@ export class TransactionLayer {
       transport,
       timers: this.timers,
       lingering: this.lingering,
+      lingeringAcks: this.lingeringAcks,
       settings,
       log,
       onResponseError,
@@ -140,6 +150,11 @@ export class TransactionLayer {
 
   clientTransactionCount(): number {
     return this.clients.size;
+  }
+
+  /** Of those counted above, how many are kept as bytes only (lingering.ts): server and client. */
+  compactTransactionCount(): { server: number; client: number } {
+    return { server: this.lingering.size(), client: this.lingeringAcks.size() };
   }
 
   /**
@@ -236,8 +251,9 @@ export class TransactionLayer {
     this.transport.off('message', this.onMessage);
     this.transport.off('malformed', this.onMalformed);
     this.lingering.clear();
+    this.lingeringAcks.clear();
     for (const txn of this.servers.values()) if (txn instanceof ServerTransactionBase) txn.dispose();
-    for (const txn of this.clients.values()) txn.dispose();
+    for (const txn of this.clients.values()) if (txn instanceof ClientTransactionBase) txn.dispose();
     this.servers.clear();
     this.clients.clear();
     this.awaitingAck.clear();
@@ -287,6 +303,8 @@ export class TransactionLayer {
       existing.receiveRetransmission(request);
       return;
     }
+    // An INVITE kept as its 2xx is in Accepted, which absorbs retransmissions (RFC 6026 §7.1).
+    if (request.method === 'INVITE') return;
     const response = this.lingering.response(existing);
     if (response !== null) this.transport.sendPrepared(response, this.ctx.onResponseError);
   }
@@ -359,6 +377,11 @@ export class TransactionLayer {
     this.servers.set(key, txn);
     const inviteKey = serverKey(cancel, 'INVITE');
     const invite = inviteKey === null ? undefined : this.servers.get(inviteKey);
+    if (typeof invite === 'number') {
+      // Answered and ACKed, kept as its 2xx: the CANCEL changes nothing (§9.2), its 200 carries the 2xx's To tag.
+      txn.respond(createResponse(cancel, 200, undefined, this.lingeringToTag(invite)));
+      return;
+    }
     if (!(invite instanceof InviteServerTransaction)) {
       txn.respond(createResponse(cancel, 481));
       return;
@@ -366,6 +389,13 @@ export class TransactionLayer {
     // §9.2: the To tag of the 200 to the CANCEL should equal that of the INVITE's responses.
     txn.respond(createResponse(cancel, 200, undefined, invite.toTag()));
     invite.cancel(cancel);
+  }
+
+  /** The To tag of a lingering response (read back from its bytes: a rare path). */
+  private lingeringToTag(id: LingerId): string | undefined {
+    const kept = this.lingering.response(id);
+    const parsed = kept === null ? null : parseMessage(kept.bytes);
+    return parsed?.ok === true ? (tagOf(toOf(parsed.message)) ?? undefined) : undefined;
   }
 
   private receiveResponse(response: SipResponse): void {
@@ -377,6 +407,12 @@ export class TransactionLayer {
     }
     const key = responseKey(response);
     const txn = key === null ? undefined : this.clients.get(key);
+    if (typeof txn === 'number') {
+      // A settled INVITE transaction: its ACK again for a retransmitted final response, else absorbed.
+      const ack = this.lingeringAcks.message(txn);
+      if (ack !== null && ackAnswers(ack.bytes, response)) this.transport.sendBytes(ack.bytes, ack.flow, this.onAckSendError);
+      return;
+    }
     if (txn === undefined) {
       // §17.1.3 / §18.1.2: a response matching no client transaction is discarded.
       this.log.debug(

@@ -71,12 +71,16 @@ export interface ClientTransaction {
   /** Called once when the transaction terminates (at once if it already has). */
   onTerminated(listener: () => void): void;
   /**
-   * Gives the rest of the transaction's life to another TU. An INVITE's
-   * transaction outlives the call by up to 64·T1 (RFC 6026 Accepted, Timer
-   * D): a TU that is done hands over to one that keeps only what a late
-   * response still needs (the ACK), so the call's objects are not kept 32 s.
+   * The TU is done with this transaction. An INVITE's transaction outlives
+   * the call by up to 64·T1 (RFC 6026 Accepted, Timer D); from now on a
+   * retransmitted final response of the same dialog (same To tag) is
+   * answered with `ack` sent again to `target` (the ACK of a 2xx, which the
+   * TU built and sent; null: absorbed), a failure's own ACK is resent as
+   * before, and nothing reaches the TU. The layer keeps such a transaction
+   * as bytes (lingering.ts), so neither the call nor the transaction's
+   * objects are kept those 32 s.
    */
-  handOver(user: ClientTransactionUser): void;
+  settle(ack: SipRequest | null, target: SendTarget): void;
 }
 
 export interface TimerSettings {

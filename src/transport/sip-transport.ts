@@ -101,7 +101,10 @@ export class SipTransport implements Transport {
   }
 
   send(message: SipMessage, target: SendTarget, onError?: SendErrorHandler): void {
-    const bytes = serialize(message);
+    this.sendBytes(serialize(message), target, onError);
+  }
+
+  sendBytes(bytes: Buffer, target: SendTarget, onError?: SendErrorHandler): void {
     if ('flowId' in target) this.sendOnFlow(bytes, target.flowId, onError);
     else this.sendTo(bytes, target.protocol, target.address, target.port, onError);
   }

@@ -85,6 +85,8 @@ export interface Transport {
   viaSentBy(protocol: Protocol): Address;
   /** Sends a request (or an ACK, or a stateless message) to a flow or an address. Failures reach onError. */
   send(message: SipMessage, target: SendTarget, onError?: SendErrorHandler): void;
+  /** The same for a message serialized already (a lingering ACK sent again). */
+  sendBytes(bytes: Buffer, target: SendTarget, onError?: SendErrorHandler): void;
   /** Sends a response to the request that arrived on `flow`, routed per §18.2.2 and RFC 3581. */
   sendResponse(response: SipResponse, flow: Flow, onError?: SendErrorHandler): void;
   /** Serializes and routes a response once; `sendPrepared` sends it (again). */

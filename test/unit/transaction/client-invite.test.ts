@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { cseqOf, tagOf, toOf, topViaOf } from '../../../src/sip/fields.js';
 import type { SipRequest } from '../../../src/sip/message.js';
+import { serialize } from '../../../src/sip/serializer.js';
 import { TransactionLayer } from '../../../src/transaction/transaction-layer.js';
 import type { ClientTransaction } from '../../../src/transaction/types.js';
 import type { SendTarget } from '../../../src/transport/types.js';
@@ -169,18 +170,68 @@ describe('INVITE client transaction (RFC 3261 §17.1.1, RFC 6026 §8.4)', () => 
     expect(layer.clientTransactionCount()).to.equal(0);
   });
 
-  it('handOver: responses after it go to the new TU only, the first TU is let go', async () => {
+  it('settle: kept as its ACK only — a retransmitted 2xx of the dialog gets the same ACK again, anything else nothing, until 64·T1', async () => {
+    const txn = send();
+    const sent = transport.requests('INVITE')[0]!;
+    transport.inject(responseTo(sent, 200, 'a'), udpFlow());
+    const ackTarget: SendTarget = { protocol: 'udp', address: '192.0.2.31', port: 5062 };
+    const ack = request({ method: 'ACK', via: null, toTag: 'a', branch: 'unused' });
+    layer.sendAck(ack, ackTarget);
+    const t0 = performance.now();
+    txn.settle(ack, ackTarget);
+    expect(layer.clientTransactionCount(), 'still matched…').to.equal(1);
+    expect(layer.compactTransactionCount().client, '…as a compact entry').to.equal(1);
+    expect(txn.state).to.equal('accepted');
+    transport.inject(responseTo(sent, 200, 'a'), udpFlow());
+    transport.inject(responseTo(sent, 200, 'fork-b'), udpFlow());
+    transport.inject(responseTo(sent, 180, 'a'), udpFlow());
+    const acks = transport.sent.filter((s) => s.kind === 'request' && (s.message as SipRequest).method === 'ACK');
+    expect(acks, 'one ACK again, for the dialog\'s own 2xx only').to.have.length(2);
+    expect(serialize(acks[1]!.message).equals(serialize(acks[0]!.message)), 'the same ACK, byte for byte').to.equal(true);
+    expect(acks[1]!.target).to.deep.equal(ackTarget);
+    expect(user.responses(200), 'nothing reaches the first TU after settle').to.have.length(1);
+    await terminated(txn);
+    expect(performance.now() - t0).to.be.at.least(64 * FAST.t1 - 20);
+    expect(txn.state).to.equal('terminated');
+    expect(layer.clientTransactionCount()).to.equal(0);
+    transport.inject(responseTo(sent, 200, 'a'), udpFlow());
+    expect(transport.requests('ACK'), 'forgotten: no ACK any more').to.have.length(2);
+  });
+
+  it('settle while someone waits for the end: the transaction object lives on and still ACKs its 2xx', async () => {
     const txn = send();
     const sent = transport.requests('INVITE')[0]!;
     const done = terminated(txn);
     transport.inject(responseTo(sent, 200, 'a'), udpFlow());
-    const successor = new RecordingClientUser();
-    txn.handOver(successor);
+    const ack = request({ method: 'ACK', via: null, toTag: 'a', branch: 'unused' });
+    layer.sendAck(ack, UDP);
+    txn.settle(ack, UDP);
+    expect(layer.compactTransactionCount().client, 'not compacted while someone waits').to.equal(0);
     transport.inject(responseTo(sent, 200, 'a'), udpFlow());
     transport.inject(responseTo(sent, 200, 'fork-b'), udpFlow());
-    expect(user.responses(200).map((r) => tagOf(toOf(r))), 'the first TU saw only what came before').to.deep.equal(['a']);
-    expect(successor.responses(200).map((r) => tagOf(toOf(r)))).to.deep.equal(['a', 'fork-b']);
+    expect(transport.requests('ACK')).to.have.length(2);
+    expect(user.responses(200)).to.have.length(1);
     await done;
+    expect(layer.clientTransactionCount()).to.equal(0);
+  });
+
+  it('a failure nobody waits on is kept as its ACK for Timer D: retransmissions ACKed again, byte for byte', async () => {
+    const txn = send();
+    const sent = transport.requests('INVITE')[0]!;
+    transport.inject(responseTo(sent, 486, 'busy-tag'), udpFlow());
+    const t0 = performance.now();
+    expect(txn.state).to.equal('completed');
+    expect(layer.clientTransactionCount()).to.equal(1);
+    expect(layer.compactTransactionCount().client).to.equal(1);
+    transport.inject(responseTo(sent, 486, 'busy-tag'), udpFlow());
+    transport.inject(responseTo(sent, 200, 'other'), udpFlow());
+    const acks = transport.sent.filter((s) => s.kind === 'request' && (s.message as SipRequest).method === 'ACK');
+    expect(acks).to.have.length(2);
+    expect(serialize(acks[1]!.message).equals(serialize(acks[0]!.message))).to.equal(true);
+    expect(acks[1]!.target).to.deep.equal(UDP);
+    expect(user.responses(486)).to.have.length(1);
+    await terminated(txn);
+    expect(performance.now() - t0).to.be.at.least(FAST.timerD - 20);
     expect(layer.clientTransactionCount()).to.equal(0);
   });
 

@@ -127,6 +127,13 @@ export class FakeTransport implements Transport {
     if (this.failWith !== null) onError?.(this.failWith);
   }
 
+  sendBytes(bytes: Buffer, target: SendTarget, onError?: SendErrorHandler): void {
+    // A lingering ACK comes back rebuilt from its bytes, so recorded sends stay inspectable.
+    const r = parseMessage(bytes);
+    if (!r.ok) throw new Error('sendBytes with bytes that are not a message');
+    this.send(r.message, target, onError);
+  }
+
   /** The message behind each prepared response, so recorded sends stay inspectable. */
   private readonly prepared = new WeakMap<PreparedResponse, SipResponse>();
 

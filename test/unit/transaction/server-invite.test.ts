@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { tagOf, toOf } from '../../../src/sip/fields.js';
+import { cseqOf, tagOf, toOf } from '../../../src/sip/fields.js';
 import type { SipRequest } from '../../../src/sip/message.js';
 import { createResponse } from '../../../src/sip/response.js';
 import { TransactionLayer } from '../../../src/transaction/transaction-layer.js';
@@ -205,6 +205,31 @@ describe('INVITE server transaction (RFC 3261 §17.2.1, RFC 6026 §7.1)', () => 
       const atAck = transport.responses(200).length;
       await delay(8 * FAST.t1);
       expect(transport.responses(200).length).to.equal(atAck);
+    });
+
+    it('once ACKed, nobody waiting: kept as its 2xx — INVITEs absorbed, a CANCEL gets 200 with its To tag, gone after Timer L', async () => {
+      const txn = start();
+      txn.respond(createResponse(txn.request, 200, undefined, 'uas-ok'));
+      const t0 = performance.now();
+      transport.inject(request({ method: 'ACK', branch: 'z9hG4bK-ack-2xx', toTag: 'uas-ok' }), udpFlow());
+      expect(txn.state).to.equal('accepted');
+      expect(layer.serverTransactionCount(), 'the INVITE is still matched…').to.equal(1);
+      expect(layer.compactTransactionCount().server, '…as a compact entry').to.equal(1);
+      const sent = transport.sent.items.length;
+      transport.inject(invite(), udpFlow());
+      expect(transport.sent.items.length, 'a retransmitted INVITE is absorbed: nothing sent').to.equal(sent);
+      expect(user.requests.items).to.have.length(1);
+      transport.inject(request({ method: 'CANCEL', branch: 'z9hG4bK-inv-1' }), udpFlow());
+      const ok = transport.responses(200).at(-1)!;
+      expect(cseqOf(ok)?.method).to.equal('CANCEL');
+      expect(tagOf(toOf(ok)), 'the 200 to the CANCEL carries the 2xx To tag (§9.2)').to.equal('uas-ok');
+      expect(transport.responses(487)).to.have.length(0);
+      await terminated(txn);
+      expect(performance.now() - t0).to.be.at.least(64 * FAST.t1 - 20);
+      expect(txn.state).to.equal('terminated');
+      // The CANCEL's own (non-INVITE) transaction lingers on its Timer J; the INVITE is gone.
+      transport.inject(invite(), udpFlow());
+      expect(user.requests.items.filter((r) => r.request.method === 'INVITE'), 'forgotten: a new INVITE').to.have.length(2);
     });
 
     it('over TCP still retransmits the 2xx until the ACK (§13.3.1.4: independent of transport)', async () => {
