@@ -20,7 +20,8 @@ export class CallRecordKeeper {
 
   /** Writes these records as they are now; the live ones are renewed until a later save says they ended. */
   save(records: readonly CallRecord[]): void {
-    for (const r of records) this.store.put({ ...r }).catch((err: unknown) => this.log.error({ err, callSid: r.sid }, 'writing a call record failed'));
+    // No copy here: put reads the record before it returns (CallRecordStore).
+    for (const r of records) this.store.put(r).catch((err: unknown) => this.log.error({ err, callSid: r.sid }, 'writing a call record failed'));
     this.live = records.filter((r) => isLiveStatus(r.status));
     if (this.live.length === 0) return this.stop();
     if (this.timer !== null) return;

@@ -54,7 +54,11 @@ export interface ListOptions {
 }
 
 export interface CallRecordStore {
-  /** Inserts or replaces the record (same account and sid); its lifetime starts again, by its status. */
+  /**
+   * Inserts or replaces the record (same account and sid); its lifetime starts
+   * again, by its status. The record is read (copied or serialized) before
+   * `put` returns: the caller may go on changing its object.
+   */
   put(record: CallRecord): Promise<void>;
   /** Extends the live ones of these records by `liveTtlMs` (their call still runs); finished or missing ones are left alone. */
   renew(accountSid: string, sids: readonly string[]): Promise<void>;

@@ -65,6 +65,12 @@ export abstract class ClientTransactionBase implements ClientTransaction, TimerO
     this.held.release();
   }
 
+  /** What is left of the transaction only absorbs: the request and the TU (and through it, a call) are let go. */
+  protected letGo(): void {
+    this.user = IGNORE_OUTCOME;
+    this.releaseRequest();
+  }
+
   /** Sends the request and starts the timers. */
   abstract start(): void;
 
@@ -106,8 +112,7 @@ export abstract class ClientTransactionBase implements ClientTransaction, TimerO
   protected compact(ack: Buffer, target: SendTarget): boolean {
     if (this.terminatedListeners !== null || this.state === 'terminated') return false;
     this.clearTimers();
-    this.user = IGNORE_OUTCOME;
-    this.releaseRequest();
+    this.letGo();
     this.compacted = this.ctx.lingeringAcks.addMessage(this.id, ack, target, null);
     return true;
   }

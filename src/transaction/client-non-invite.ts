@@ -47,8 +47,10 @@ export class NonInviteClientTransaction extends ClientTransactionBase {
     this.timerF = this.ctx.timers.cancel(this.timerF);
     this.deliver(response);
     if (this.state !== 'completed') return;
-    if (this.reliable) this.terminate();
-    else this.timerK = this.ctx.timers.start(this.ctx.settings.t4, this, 'K');
+    if (this.reliable) return this.terminate();
+    // Timer K's 5 s only absorb retransmitted responses: neither the request nor the TU (a call) is needed.
+    this.letGo();
+    this.timerK = this.ctx.timers.start(this.ctx.settings.t4, this, 'K');
   }
 
   onTimer(name: TimerName): void {
