@@ -67,7 +67,12 @@ export class Call {
   readonly sid: string;
   readonly account: AccountConfig;
   readonly application: ApplicationConfig;
-  private readonly invite: SipRequest;
+  /** The caller's INVITE until the call is answered (nothing is built from it after: a bridged call lasts). */
+  private request: SipRequest | null;
+  private readonly identified: IdentifiedCall;
+  private readonly lease: HeldLease;
+  /** The session description in the caller's INVITE (undefined: late offer), for the forks. */
+  private readonly callerOffer: Body | undefined;
   private readonly txn: ServerTransaction;
   private readonly s: CallServices;
   private readonly log: Log;
@@ -98,9 +103,11 @@ export class Call {
   /** Resolves when the call has ended. */
   readonly finished: Promise<void>;
 
-  constructor(private readonly init: CallInit) {
+  constructor(init: CallInit) {
     this.sid = init.sid;
-    this.invite = init.invite;
+    this.request = init.invite;
+    this.identified = init.identified;
+    this.lease = init.lease;
     this.txn = init.txn;
     this.s = init.services;
     this.log = init.services.log;
@@ -108,6 +115,7 @@ export class Call {
     this.application = init.identified.application;
     this.aTag = init.services.newTag();
     this.lateOffer = init.invite.body.length === 0;
+    this.callerOffer = this.lateOffer ? undefined : { type: init.invite.headers.get('content-type') ?? 'application/sdp', bytes: init.invite.body };
     this.startedAt = this.s.now();
     this.finished = new Promise((r) => (this.endedResolve = r));
     this.records = init.services.keepRecords();
@@ -135,6 +143,12 @@ export class Call {
       node: this.s.nodeId,
     };
     this.txn.onCancel(() => this.callerCanceled('caller-canceled'));
+  }
+
+  /** The caller's INVITE: read only before the call is answered (the responses to it, its dialog, the forks' offer). */
+  private get invite(): SipRequest {
+    if (this.request === null) throw new Error('the caller\'s INVITE was let go when the call was answered');
+    return this.request;
   }
 
   /** Runs the call: instructions, then their verbs, until it ends. Never rejects. */
@@ -233,8 +247,8 @@ export class Call {
   /** A `<Dial>`: rings, bridges, and returns what the `action` URL says to do next (null: go on with the next verb). */
   private async runDial(verb: DialVerb, docUrl: string): Promise<{ verbs: readonly Verb[]; url: string } | null | 'ended'> {
     const targets = await dialTargets(this.s, this.account, verb, {
-      callerUser: this.init.identified.fromUser,
-      body: this.invite.body.length > 0 ? { type: this.invite.headers.get('content-type') ?? 'application/sdp', bytes: this.invite.body } : undefined,
+      callerUser: this.identified.fromUser,
+      body: this.callerOffer,
     });
     if (this.ended) return 'ended';
     let legs = targets.legs;
@@ -266,13 +280,8 @@ export class Call {
       const answer = await this.bridgedAnswer(outcome);
       if (answer === 'ended') return 'ended';
       this.bridge(outcome, dialSid, verb, answer);
-      await this.finished;
-      const duration = this.answeredAt === null ? 0 : Math.round((this.s.now() - this.answeredAt) / 1000);
-      if (verb.action !== undefined) {
-        // The caller's leg has ended with the bridge (no media to keep it up alone): the action is told, its TwiML not run.
-        void this.s.instructions.fetchUrl(verb.action, verb.method, dialActionParameters(this.params, { status: 'completed', dialCallSid: dialSid, durationSeconds: duration, callStatus: 'completed' }), this.account.authToken, docUrl);
-      }
-      return 'ended';
+      // Not awaited here: this frame holds the dial, both legs and the answer, which the bridged call no longer needs.
+      return this.whileBridged(verb, dialSid, docUrl);
     }
     const status: DialCallStatus = outcome.kind;
     this.log.info({ callSid: this.sid, status, legs: targets.legs.length, statuses: outcome.statuses }, 'dial ended unanswered');
@@ -290,6 +299,21 @@ export class Call {
       return 'ended';
     }
     return { verbs: next.verbs, url: next.url };
+  }
+
+  /**
+   * The bridged call lasts until it ends; then the Dial's action URL is told
+   * (its TwiML is not run: the caller's leg has ended with the bridge, there
+   * is no media to keep it up alone). A frame of its own, so that what waits
+   * all call long holds only these arguments.
+   */
+  private async whileBridged(verb: DialVerb, dialSid: string, docUrl: string): Promise<'ended'> {
+    await this.finished;
+    const duration = this.answeredAt === null ? 0 : Math.round((this.s.now() - this.answeredAt) / 1000);
+    if (verb.action !== undefined) {
+      void this.s.instructions.fetchUrl(verb.action, verb.method, dialActionParameters(this.params, { status: 'completed', dialCallSid: dialSid, durationSeconds: duration, callStatus: 'completed' }), this.account.authToken, docUrl);
+    }
+    return 'ended';
   }
 
   // ---------------------------------------------------------------- the caller's leg
@@ -378,6 +402,7 @@ export class Call {
     if (body !== undefined) setBody(ok, body.bytes, body.type);
     this.txn.respond(ok);
     this.aDialog = Dialog.asUas(this.invite, this.aTag, this.txn.flow.id);
+    this.request = null;
     this.answered = true;
     this.answeredAt = this.s.now();
     this.s.dialogs.set(this.aTag, { call: this, side: 'a' });
@@ -395,7 +420,7 @@ export class Call {
   }
 
   private markBusy(calleeLabel: string): void {
-    const caller = this.init.identified.clientIdentity;
+    const caller = this.identified.clientIdentity;
     if (caller !== null) this.busy.push({ accountSid: this.account.sid, identity: caller });
     if (calleeLabel.startsWith('client:')) this.busy.push({ accountSid: this.account.sid, identity: calleeLabel.slice('client:'.length) });
     for (const b of this.busy) this.s.busyChanged(b.accountSid, b.identity, this.sid, +1);
@@ -598,7 +623,7 @@ export class Call {
     if (bTag !== undefined) this.s.dialogs.delete(bTag);
     for (const b of this.busy) this.s.busyChanged(b.accountSid, b.identity, this.sid, -1);
     this.busy = [];
-    void this.init.lease.release();
+    void this.lease.release();
     const now = this.s.now();
     const duration = this.answeredAt === null ? 0 : Math.round((now - this.answeredAt) / 1000);
     this.record = { ...this.record, status, endTime: new Date(now).toISOString(), duration, endReason: reason };

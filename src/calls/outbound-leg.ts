@@ -12,7 +12,7 @@ import { answerChallenge, type ClientCredentials } from '../auth/digest-client.j
 import { randomToken } from '../sip/ids.js';
 import { Headers } from '../sip/headers.js';
 import { SipRequest, setBody, type SipResponse } from '../sip/message.js';
-import { cseqOf, tagOf, toOf } from '../sip/fields.js';
+import { tagOf, toOf } from '../sip/fields.js';
 import { createCancel } from '../transaction/cancel.js';
 import type { TransactionLayer } from '../transaction/transaction-layer.js';
 import { IGNORE_OUTCOME, type ClientTransaction } from '../transaction/types.js';
@@ -53,8 +53,9 @@ export type LegState = 'calling' | 'ringing' | 'answered' | 'failed' | 'canceled
 const MAX_CHALLENGES = 2;
 
 export class OutboundLeg {
-  /** The INVITE in progress (a new one, next CSeq, after a Digest challenge). */
-  invite: SipRequest;
+  /** The INVITE in progress (a new one, next CSeq, after a Digest challenge); let go of once its 2xx is ACKed. */
+  private invite: SipRequest | null;
+  private inviteCseq = 1;
   readonly label: string;
   private readonly callId = randomToken(24);
   private readonly fromTag = randomToken(16);
@@ -77,6 +78,7 @@ export class OutboundLeg {
 
   private buildInvite(cseq: number, authorization?: { header: string; value: string }): SipRequest {
     const o = this.o;
+    this.inviteCseq = cseq;
     const h = new Headers();
     for (const r of o.route ?? []) h.append('Route', r);
     h.append('From', `${o.from};tag=${this.fromTag}`);
@@ -97,6 +99,7 @@ export class OutboundLeg {
   }
 
   start(): void {
+    if (this.invite === null) return;
     this.inviteTxn = this.o.transactions.sendRequest(this.invite, this.o.target, {
       onResponse: (r) => this.onResponse(r),
       onTimeout: () => this.fail(408),
@@ -147,10 +150,12 @@ export class OutboundLeg {
   /** ACKs the 2xx (with a body when the caller's offer came late, in its ACK). */
   ack(body?: { type: string; bytes: Buffer }): void {
     if (this.dialog === null) return;
-    const ack = this.dialog.ack((cseqOf(this.invite) as { seq: number }).seq, this.o.contact);
+    const ack = this.dialog.ack(this.inviteCseq, this.o.contact);
     if (body !== undefined && body.bytes.length > 0) setBody(ack, body.bytes, body.type);
     this.ackOf2xx = ack;
     this.o.transactions.sendAck(ack, this.ackTarget());
+    // Answered and ACKed: nothing is built from the INVITE any more (no CANCEL, no retry), and a bridged call lasts.
+    this.invite = null;
   }
 
   private ackTarget(): SendTarget {
@@ -174,6 +179,7 @@ export class OutboundLeg {
         if (tagOf(toOf(r)) === this.dialog.state.remoteTag && this.ackOf2xx !== null) this.o.transactions.sendAck(this.ackOf2xx, this.ackTarget());
         return;
       }
+      if (this.invite === null) return;
       this.dialog = Dialog.asUac(this.invite, r, 'flowId' in this.o.target ? this.o.target.flowId : null);
       if (this.state === 'canceled' || this.hangUpWhenAnswered) {
         // Answered after we gave up on it (a CANCEL crossing the 2xx, §9.1): ACK and hang up.
@@ -193,11 +199,11 @@ export class OutboundLeg {
   /** §22.2: the same INVITE again with credentials for the challenge; false when there are none to give. */
   private retryWithCredentials(challenge: SipResponse): boolean {
     const credentials = this.o.credentials;
-    if (credentials === undefined || (this.state !== 'calling' && this.state !== 'ringing')) return false;
+    if (credentials === undefined || this.invite === null || (this.state !== 'calling' && this.state !== 'ringing')) return false;
     const answer = answerChallenge(challenge, this.invite, credentials);
     if (answer === null || this.challenges >= MAX_CHALLENGES || (this.challenges === 1 && !answer.stale)) return false;
     this.challenges += 1;
-    this.invite = this.buildInvite((cseqOf(this.invite) as { seq: number }).seq + 1, answer);
+    this.invite = this.buildInvite(this.inviteCseq + 1, answer);
     this.sawProvisional = false;
     this.start();
     return true;
@@ -212,6 +218,7 @@ export class OutboundLeg {
   }
 
   private sendCancel(): void {
+    if (this.invite === null) return;
     const cancel = createCancel(this.invite, this.cancelReason !== null && this.cancelReason !== '' ? this.cancelReason : undefined);
     this.o.transactions.sendRequest(cancel, this.o.target, IGNORE_OUTCOME);
   }
