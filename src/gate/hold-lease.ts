@@ -4,7 +4,8 @@
  * lease alive (a slow event loop, a Redis hiccup); a crashed process stops
  * renewing and its slot comes back within one TTL.
  *
- * The timer is unref'd: a held lease never keeps a process alive by itself.
+ * The timer (one for all the leases of a gate with the same TTL) is unref'd:
+ * a held lease never keeps a process alive by itself.
  * `release()` is idempotent and never rejects: if the gate cannot be reached
  * the lease simply expires (the error goes to `onError`).
  */
@@ -43,46 +44,91 @@ export async function holdLease(
   checkTtl(ttlMs);
   const result = await gate.acquire(account, resourceType, sessionId, limit, ttlMs);
   if (!result.granted) return result;
+  const lease = new Lease(gate, account, resourceType, sessionId, ttlMs, options);
+  renewalsOf(gate, ttlMs).add(lease);
+  return { ...result, lease };
+}
 
-  let lost = false;
-  let renewing = false;
-  let released: Promise<void> | null = null;
-  const timer = setInterval(() => {
-    if (renewing || released !== null) return; // one renewal in flight at a time
-    renewing = true;
-    gate.renew(account, resourceType, sessionId, ttlMs).then(
+/**
+ * The leases a gate holds with one TTL, renewed together every TTL/3 by one
+ * timer: a session that lasts less than that (most calls) costs a set entry,
+ * not a timer and its closures. A lease added just before a tick is renewed
+ * early, which is harmless; none waits longer than TTL/3.
+ */
+class Renewals {
+  private readonly leases = new Set<Lease>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly everyMs: number) {}
+
+  add(lease: Lease): void {
+    this.leases.add(lease);
+    if (this.timer !== null) return;
+    this.timer = setInterval(() => {
+      for (const l of this.leases) l.renew(this);
+    }, this.everyMs);
+    this.timer.unref();
+  }
+
+  delete(lease: Lease): void {
+    this.leases.delete(lease);
+    if (this.leases.size > 0 || this.timer === null) return;
+    clearInterval(this.timer);
+    this.timer = null;
+  }
+}
+
+const renewals = new WeakMap<ConcurrencyGate, Map<number, Renewals>>();
+
+function renewalsOf(gate: ConcurrencyGate, ttlMs: number): Renewals {
+  let byTtl = renewals.get(gate);
+  if (byTtl === undefined) renewals.set(gate, (byTtl = new Map()));
+  let r = byTtl.get(ttlMs);
+  if (r === undefined) byTtl.set(ttlMs, (r = new Renewals(Math.max(1, Math.floor(ttlMs / 3)))));
+  return r;
+}
+
+class Lease implements HeldLease {
+  lost = false;
+  private renewing = false;
+  private released: Promise<void> | null = null;
+
+  constructor(
+    private readonly gate: ConcurrencyGate,
+    readonly account: string,
+    readonly resourceType: string,
+    readonly sessionId: string,
+    private readonly ttlMs: number,
+    private readonly options: HoldLeaseOptions,
+  ) {}
+
+  /** One renewal in flight at a time; a lease found gone is lost and leaves `from`. */
+  renew(from: Renewals): void {
+    if (this.renewing || this.released !== null) return;
+    this.renewing = true;
+    this.gate.renew(this.account, this.resourceType, this.sessionId, this.ttlMs).then(
       (live) => {
-        renewing = false;
-        if (live || released !== null) return;
-        lost = true;
-        clearInterval(timer);
-        options.onLost?.(lease);
+        this.renewing = false;
+        if (live || this.released !== null) return;
+        this.lost = true;
+        from.delete(this);
+        this.options.onLost?.(this);
       },
       (err: unknown) => {
-        renewing = false;
-        options.onError?.(err);
+        this.renewing = false;
+        this.options.onError?.(err);
       },
     );
-  }, Math.max(1, Math.floor(ttlMs / 3)));
-  timer.unref();
+  }
 
-  const lease: HeldLease = {
-    account,
-    resourceType,
-    sessionId,
-    get lost() {
-      return lost;
-    },
-    release() {
-      if (released === null) {
-        clearInterval(timer);
-        released = gate.release(account, resourceType, sessionId).then(
-          () => undefined,
-          (err: unknown) => options.onError?.(err),
-        );
-      }
-      return released;
-    },
-  };
-  return { ...result, lease };
+  release(): Promise<void> {
+    if (this.released === null) {
+      renewalsOf(this.gate, this.ttlMs).delete(this);
+      this.released = this.gate.release(this.account, this.resourceType, this.sessionId).then(
+        () => undefined,
+        (err: unknown) => this.options.onError?.(err),
+      );
+    }
+    return this.released;
+  }
 }
