@@ -12,7 +12,6 @@ import { answerChallenge, type ClientCredentials } from '../auth/digest-client.j
 import { randomToken } from '../sip/ids.js';
 import { Headers } from '../sip/headers.js';
 import { SipRequest, setBody, type SipResponse } from '../sip/message.js';
-import { tagOf, toOf } from '../sip/fields.js';
 import { createCancel } from '../transaction/cancel.js';
 import type { TransactionLayer } from '../transaction/transaction-layer.js';
 import { IGNORE_OUTCOME, type ClientTransaction } from '../transaction/types.js';
@@ -64,8 +63,8 @@ export class OutboundLeg {
   dialog: Dialog | null = null;
   private sawProvisional = false;
   private cancelReason: string | null = null;
-  /** The 2xx and its ACK, resent for each retransmission of the 2xx (§13.2.2.4). */
-  private ackOf2xx: SipRequest | null = null;
+  /** The ACK of the 2xx as sent (bytes), resent for each retransmission of the 2xx (§13.2.2.4). */
+  private ackOf2xx: Buffer | null = null;
   /** The INVITE's client transaction until the leg is over (see release). */
   private inviteTxn: ClientTransaction | null = null;
   /** Set when the leg was given up after its 2xx: hang it up once ACKed. */
@@ -136,9 +135,9 @@ export class OutboundLeg {
   }
 
   /**
-   * The leg is over: its INVITE transaction, which lives on up to 32 s
-   * (RFC 6026 Accepted, Timer D), keeps only what a retransmitted 2xx needs
-   * (our ACK, sent again), not this leg and through it the whole call.
+   * The leg is ACKed or over: its INVITE transaction, which lives on up to
+   * 32 s (RFC 6026 Accepted, Timer D), keeps only what a retransmitted 2xx
+   * needs (our ACK, sent again), not this leg and through it the whole call.
    */
   private release(): void {
     const txn = this.inviteTxn;
@@ -152,10 +151,11 @@ export class OutboundLeg {
     if (this.dialog === null) return;
     const ack = this.dialog.ack(this.inviteCseq, this.o.contact);
     if (body !== undefined && body.bytes.length > 0) setBody(ack, body.bytes, body.type);
-    this.ackOf2xx = ack;
-    this.o.transactions.sendAck(ack, this.ackTarget());
-    // Answered and ACKed: nothing is built from the INVITE any more (no CANCEL, no retry), and a bridged call lasts.
+    this.ackOf2xx = this.o.transactions.sendAck(ack, this.ackTarget());
+    // Answered and ACKed: nothing is built from the INVITE any more (no CANCEL, no retry), and a bridged call lasts:
+    // the transaction keeps only the ACK's bytes for a retransmitted 2xx (settle), the leg neither it nor the INVITE.
     this.invite = null;
+    this.release();
   }
 
   private ackTarget(): SendTarget {
@@ -174,11 +174,9 @@ export class OutboundLeg {
       return;
     }
     if (r.status < 300) {
-      if (this.dialog !== null) {
-        // A retransmitted 2xx (our ACK was lost), or another fork's 2xx downstream: ACK it again.
-        if (tagOf(toOf(r)) === this.dialog.state.remoteTag && this.ackOf2xx !== null) this.o.transactions.sendAck(this.ackOf2xx, this.ackTarget());
-        return;
-      }
+      // A retransmitted 2xx before our ACK went (the caller's answer comes in its ACK), or another fork's 2xx
+      // downstream: nothing to send yet. Once ACKed, the settled transaction sends the ACK again itself.
+      if (this.dialog !== null) return;
       if (this.invite === null) return;
       this.dialog = Dialog.asUac(this.invite, r, 'flowId' in this.o.target ? this.o.target.flowId : null);
       if (this.state === 'canceled' || this.hangUpWhenAnswered) {

@@ -3,7 +3,6 @@
  * identity, sending through the transport, reporting to the TU, termination.
  */
 import type { SipRequest, SipResponse } from '../sip/message.js';
-import { serialize } from '../sip/serializer.js';
 import { ackAnswers } from './ack.js';
 import { HeldRequest } from './held-request.js';
 import type { SendTarget } from '../transport/types.js';
@@ -84,11 +83,10 @@ export abstract class ClientTransactionBase implements ClientTransaction, TimerO
   /** True while the request itself is still in flight (Calling / Trying / Proceeding). */
   protected abstract pending(): boolean;
 
-  settle(ack: SipRequest | null, target: SendTarget): void {
+  settle(ack: Buffer | null, target: SendTarget): void {
     this.user = IGNORE_OUTCOME;
     if (this.compacted !== null || this.state !== 'accepted') return;
-    // The ACK was sent through the layer (its Via is on): these are the bytes that went out.
-    const bytes = ack === null ? NO_BYTES : serialize(ack);
+    const bytes = ack ?? NO_BYTES;
     if (this.compact(bytes, target)) return;
     // Someone waits for the end: the object lives on, with a TU that only ACKs.
     const transport = this.ctx.transport;

@@ -10,6 +10,7 @@
 import { tagOf, toOf } from '../sip/fields.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import { parseMessage } from '../sip/parser.js';
+import { serialize } from '../sip/serializer.js';
 import { createResponse, reasonPhrase } from '../sip/response.js';
 import { validateRequest, validateResponse } from '../sip/validate.js';
 import type {
@@ -225,17 +226,20 @@ export class TransactionLayer {
    * Sends the ACK of a 2xx statelessly (§13.2.2.4: it is its own transaction,
    * end to end, and retransmitted by the TU for each retransmitted 2xx). The
    * ACK gets our Via (reused if the same ACK object is sent again) and
-   * Max-Forwards; send failures are logged.
+   * Max-Forwards; send failures are logged. Returns the bytes sent (null: not
+   * sent), which is all a TU needs to keep to send it again (`settle`).
    */
-  sendAck(ack: SipRequest, target: SendTarget): void {
+  sendAck(ack: SipRequest, target: SendTarget): Buffer | null {
     const route = this.routeOf(target);
     if (route.error !== null) {
       this.log.warn({ err: route.error }, 'ACK not sent');
-      return;
+      return null;
     }
     this.placeVia(ack, route.protocol, true);
     ensureMaxForwards(ack);
-    this.transport.send(ack, target, this.onAckSendError);
+    const bytes = serialize(ack);
+    this.transport.sendBytes(bytes, target, this.onAckSendError);
+    return bytes;
   }
 
   /** Answers a request outside any transaction (§8.2.6, §16.11). ACKs are never answered. */

@@ -74,13 +74,13 @@ export interface ClientTransaction {
    * The TU is done with this transaction. An INVITE's transaction outlives
    * the call by up to 64·T1 (RFC 6026 Accepted, Timer D); from now on a
    * retransmitted final response of the same dialog (same To tag) is
-   * answered with `ack` sent again to `target` (the ACK of a 2xx, which the
-   * TU built and sent; null: absorbed), a failure's own ACK is resent as
+   * answered with `ack` sent again to `target` (the bytes of the ACK of a
+   * 2xx as `TransactionLayer.sendAck` sent them; null: absorbed), a failure's own ACK is resent as
    * before, and nothing reaches the TU. The layer keeps such a transaction
    * as bytes (lingering.ts), so neither the call nor the transaction's
    * objects are kept those 32 s.
    */
-  settle(ack: SipRequest | null, target: SendTarget): void;
+  settle(ack: Buffer | null, target: SendTarget): void;
 }
 
 export interface TimerSettings {

@@ -176,9 +176,9 @@ describe('INVITE client transaction (RFC 3261 §17.1.1, RFC 6026 §8.4)', () => 
     transport.inject(responseTo(sent, 200, 'a'), udpFlow());
     const ackTarget: SendTarget = { protocol: 'udp', address: '192.0.2.31', port: 5062 };
     const ack = request({ method: 'ACK', via: null, toTag: 'a', branch: 'unused' });
-    layer.sendAck(ack, ackTarget);
+    const ackBytes = layer.sendAck(ack, ackTarget);
     const t0 = performance.now();
-    txn.settle(ack, ackTarget);
+    txn.settle(ackBytes, ackTarget);
     expect(layer.clientTransactionCount(), 'still matched…').to.equal(1);
     expect(layer.compactTransactionCount().client, '…as a compact entry').to.equal(1);
     expect(txn.state).to.equal('accepted');
@@ -204,8 +204,7 @@ describe('INVITE client transaction (RFC 3261 §17.1.1, RFC 6026 §8.4)', () => 
     const done = terminated(txn);
     transport.inject(responseTo(sent, 200, 'a'), udpFlow());
     const ack = request({ method: 'ACK', via: null, toTag: 'a', branch: 'unused' });
-    layer.sendAck(ack, UDP);
-    txn.settle(ack, UDP);
+    txn.settle(layer.sendAck(ack, UDP), UDP);
     expect(layer.compactTransactionCount().client, 'not compacted while someone waits').to.equal(0);
     transport.inject(responseTo(sent, 200, 'a'), udpFlow());
     transport.inject(responseTo(sent, 200, 'fork-b'), udpFlow());
