@@ -1,21 +1,24 @@
 /**
- * Completed non-INVITE server transactions over UDP, kept compact (RFC 3261
- * §17.2.2). In Completed such a transaction only answers retransmissions of
- * its request with its final response until Timer J (64·T1 = 32 s) fires; at
- * a few thousand requests a second that is hundreds of thousands of them.
- * Instead of a transaction object and a timer entry each, the layer's table
- * maps the key to a number (the entry's id), and this FIFO (keys, deadlines
- * and where each response is, in flat arrays, in the order they entered
- * Completed, which is the order Timer J expires them) is swept by one coarse
- * timer. The responses' bytes are copied into large off-heap chunks, written
- * in the same order and freed a chunk at a time once every entry in it has
- * gone: no Buffer object, response object or pool slab per entry is left for
- * the garbage collector to copy out of the young generation and mark, again
- * and again, for 32 s (before this, lingering cost ~13 % of the CPU of a
- * Digest registration in steady state; bench/register-pipeline.ts). The sweep
- * fires at most `slackMs` after a deadline, never before: absorbing
- * retransmissions a little longer than 64·T1 is harmless, forgetting the
- * response early is not.
+ * Transactions that only absorb retransmissions, kept compact. A Completed
+ * non-INVITE server transaction over UDP (RFC 3261 §17.2.2) only answers
+ * retransmissions of its request with its final response until Timer J
+ * (64·T1 = 32 s); an INVITE server transaction whose 2xx was ACKed only
+ * absorbs retransmitted INVITEs until Timer L (RFC 6026 §7.1); a settled or
+ * failed INVITE client transaction only sends its ACK again for a
+ * retransmitted final response until Timer M or D. At a few thousand
+ * requests a second that is hundreds of thousands of them. Instead of a
+ * transaction object and a timer entry each, the layer's table maps the key
+ * to a number (the entry's id), and this FIFO (keys, deadlines and where each
+ * message is, in flat arrays, in the order they entered the state, which is
+ * the order their timer expires them) is swept by one coarse timer. The
+ * bytes are copied into large off-heap chunks, written in the same order and
+ * freed a chunk at a time once every entry in it has gone: no Buffer object,
+ * message object or pool slab per entry is left for the garbage collector to
+ * copy out of the young generation and mark, again and again, for 32 s
+ * (before this, lingering cost ~13 % of the CPU of a Digest registration in
+ * steady state; bench/register-pipeline.ts). The sweep fires at most
+ * `slackMs` after a deadline, never before: absorbing retransmissions a
+ * little longer than 64·T1 is harmless, forgetting early is not.
  */
 import type { Address, Flow, PreparedResponse } from '../transport/types.js';
 
