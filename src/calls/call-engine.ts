@@ -22,7 +22,7 @@ import type { Log } from '../log.js';
 import type { MediaEngine } from '../media/media-engine.js';
 import type { PresenceSources } from '../presence/snapshot.js';
 import { tagOf, toOf } from '../sip/fields.js';
-import { newTag } from '../sip/ids.js';
+import { randomToken } from '../sip/ids.js';
 import type { SipRequest } from '../sip/message.js';
 import { createResponse, heraldWarning } from '../sip/response.js';
 import type { TransactionLayer } from '../transaction/transaction-layer.js';
@@ -33,7 +33,8 @@ import { Call } from './call.js';
 import type { CallRecordStore } from '../store/call-record-store.js';
 import type { CallServices, DialogEntry } from './call-services.js';
 import { CallerIdentifier, type DigestCallers } from './caller.js';
-import { CallRecordKeeper } from './call-record-keeper.js';
+import { CallRecordKeeper, recordRenewals } from './call-record-keeper.js';
+import { legProbes } from './leg-keepalive.js';
 import { ClientCalls } from './client-calls.js';
 import { outboundTrunks } from './outbound-trunk.js';
 
@@ -83,12 +84,13 @@ export class CallEngine {
     this.identifier = new CallerIdentifier(o.config, o.digestCallers ?? null, this.now);
     const trunks = outboundTrunks(o.config.trunks);
     this.clientCalls = new ClientCalls(o.busyGate ?? o.gate, o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, o.log);
+    const records = recordRenewals((o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS) / 3);
     this.services = {
       transactions: o.transactions,
       transport: o.transport,
       instructions: o.instructions,
       presence: o.presence,
-      keepRecords: () => new CallRecordKeeper(o.records, (o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS) / 3, o.log),
+      keepRecords: () => new CallRecordKeeper(o.records, records, o.log),
       dialogs: this.dialogs,
       nodeId: o.nodeId,
       outboundTrunk: (accountSid) => trunks.get(accountSid) ?? null,
@@ -97,9 +99,10 @@ export class CallEngine {
       log: o.log,
       media: o.media ?? (() => null),
       t1: o.t1,
-      keepaliveMs: o.keepaliveMs ?? 0,
+      legProbes: (o.keepaliveMs ?? 0) > 0 ? legProbes(o.keepaliveMs as number) : null,
       now: this.now,
-      newTag: () => newTag() + newTag(),
+      // Two tags' worth of randomness as one flat string (a concatenation is a cons string kept as long as the dialog).
+      newTag: () => randomToken(24),
       // From the pooled CSPRNG: a randomBytes call per call was ~2 % of the call path's CPU.
       newCallSid: () => `CA${randomBytesPooled(16).toString('hex')}`,
       contactFor: (protocol) => heraldContact(o.transport, protocol),

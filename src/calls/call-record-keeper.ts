@@ -1,20 +1,27 @@
 /**
  * The records of one call (its own and its dialed leg's) as the call
  * writes them: each change is put in the store, in order, and while any of
- * them is live a timer renews them every third of their live TTL, as a
- * gate lease is renewed, so a record outlives its call only if the call
- * really ended (CallRecordStore). Writes never throw; failures are logged.
+ * them is live they are renewed every third of their live TTL, as a gate
+ * lease is renewed, so a record outlives its call only if the call really
+ * ended (CallRecordStore). One ticker (core/ticker.ts) renews the records of
+ * every call of an engine. Writes never throw; failures are logged.
  */
+import { Ticker } from '../core/ticker.js';
 import type { Log } from '../log.js';
 import { isLiveStatus, type CallRecord, type CallRecordStore } from '../store/call-record-store.js';
 
+/** The ticker that renews the live records of every keeper made with it. */
+export function recordRenewals(renewEveryMs: number): Ticker<CallRecordKeeper> {
+  return new Ticker(renewEveryMs, (keeper) => keeper.renew());
+}
+
 export class CallRecordKeeper {
-  private timer: NodeJS.Timeout | null = null;
+  private renewing = false;
   private live: CallRecord[] = [];
 
   constructor(
     private readonly store: CallRecordStore,
-    private readonly renewEveryMs: number,
+    private readonly renewals: Ticker<CallRecordKeeper>,
     private readonly log: Log,
   ) {}
 
@@ -24,17 +31,19 @@ export class CallRecordKeeper {
     for (const r of records) this.store.put(r).catch((err: unknown) => this.log.error({ err, callSid: r.sid }, 'writing a call record failed'));
     this.live = records.filter((r) => isLiveStatus(r.status));
     if (this.live.length === 0) return this.stop();
-    if (this.timer !== null) return;
-    this.timer = setInterval(() => this.renew(), this.renewEveryMs);
-    this.timer.unref();
+    if (this.renewing) return;
+    this.renewing = true;
+    this.renewals.add(this);
   }
 
   stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
+    if (!this.renewing) return;
+    this.renewing = false;
+    this.renewals.delete(this);
   }
 
-  private renew(): void {
+  /** Renews the live records (the ticker calls it). */
+  renew(): void {
     const first = this.live[0];
     if (first === undefined) return;
     const sids = this.live.map((r) => r.sid);

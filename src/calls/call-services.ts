@@ -12,6 +12,8 @@ import type { TransactionLayer } from '../transaction/transaction-layer.js';
 import type { Protocol, Transport } from '../transport/types.js';
 import type { Call } from './call.js';
 import type { CallRecordKeeper } from './call-record-keeper.js';
+import type { Ticker } from '../core/ticker.js';
+import type { LegKeepalive } from './leg-keepalive.js';
 import type { OutboundTrunk } from './outbound-trunk.js';
 import type { RelayHop } from '../cluster/cluster-routes.js';
 import type { Binding } from '../store/binding-store.js';
@@ -42,7 +44,8 @@ export interface CallServices {
   /** T1, ms (the 2xx ACK wait is 64·T1). */
   t1: number;
   /** Interval of the keepalive OPTIONS in an answered call's dialogs, ms; 0 = none (`calls.keepaliveInterval`). */
-  keepaliveMs: number;
+  /** Probes the legs of answered calls (leg-keepalive.ts); null: no probes. */
+  legProbes: Ticker<LegKeepalive> | null;
   now(): number;
   newTag(): string;
   newCallSid(): string;

@@ -440,7 +440,7 @@ export class Call {
     const legs: ProbedLeg[] = [{ dialog: a, target: () => a.target(this.s.transport), contact: this.s.contactFor(this.txn.flow.protocol), lost: (why) => this.legLost('a', why) }];
     const b = leg?.dialog ?? null;
     if (leg !== null && b !== null) legs.push({ dialog: b, target: () => b.target(this.s.transport) ?? leg.target, contact: this.s.contactFor(this.legProtocol()), lost: (why) => this.legLost('b', why) });
-    this.keepalive = new LegKeepalive({ intervalMs: this.s.keepaliveMs, transactions: this.s.transactions, legs });
+    this.keepalive = new LegKeepalive({ probes: this.s.legProbes, transactions: this.s.transactions, legs });
     this.keepalive.start();
     if (leg === null) return;
     // The caller's connection is watched from the INVITE on (call-engine.ts); the callee's once it answered.

@@ -12,6 +12,7 @@
  * dialog — came from a live peer. A leg has at most one probe in flight:
  * with a short interval Timer F can outlast it.
  */
+import { Ticker } from '../core/ticker.js';
 import type { SipRequest } from '../sip/message.js';
 import type { ClientTransactionUser } from '../transaction/types.js';
 import type { SendTarget } from '../transport/types.js';
@@ -27,33 +28,42 @@ export interface ProbedLeg {
   lost(why: string): void;
 }
 
+/** The ticker that probes the legs of every call's keepalive made with it, every `intervalMs`. */
+export function legProbes(intervalMs: number): Ticker<LegKeepalive> {
+  return new Ticker(intervalMs, (keepalive) => keepalive.probeAll());
+}
+
 export interface LegKeepaliveOptions {
-  /** 0 disables the probes. */
-  intervalMs: number;
+  /** Probes every leg at each tick (`legProbes`); null disables the probes. */
+  probes: Ticker<LegKeepalive> | null;
   /** The transaction layer's `sendRequest` (what it returns is not needed). */
   transactions: { sendRequest(request: SipRequest, target: SendTarget, user: ClientTransactionUser): unknown };
   legs: readonly ProbedLeg[];
 }
 
 export class LegKeepalive {
-  private timer: NodeJS.Timeout | null = null;
+  private running = false;
   private readonly inFlight = new Set<ProbedLeg>();
 
   constructor(private readonly o: LegKeepaliveOptions) {}
 
   start(): void {
-    if (this.o.intervalMs <= 0 || this.timer !== null) return;
-    this.timer = setInterval(() => {
-      for (const leg of this.o.legs) this.probe(leg);
-    }, this.o.intervalMs);
-    // A call never keeps the process alive by itself (its timeLimit timer is unref'd too).
-    this.timer.unref();
+    if (this.o.probes === null || this.running) return;
+    this.running = true;
+    // One shared, unref'd timer: a call never keeps the process alive by itself (its timeLimit timer is unref'd too).
+    this.o.probes.add(this);
   }
 
   /** No more probes; answers to probes in flight are ignored. */
   stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
+    if (!this.running) return;
+    this.running = false;
+    this.o.probes?.delete(this);
+  }
+
+  /** One round of probes (the ticker calls it). */
+  probeAll(): void {
+    for (const leg of this.o.legs) this.probe(leg);
   }
 
   private probe(leg: ProbedLeg): void {
@@ -76,7 +86,7 @@ export class LegKeepalive {
   }
 
   private gone(leg: ProbedLeg, why: string): void {
-    if (this.timer === null) return;
+    if (!this.running) return;
     this.stop();
     leg.lost(why);
   }

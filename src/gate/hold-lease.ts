@@ -9,6 +9,7 @@
  * `release()` is idempotent and never rejects: if the gate cannot be reached
  * the lease simply expires (the error goes to `onError`).
  */
+import { Ticker } from '../core/ticker.js';
 import { DEFAULT_LEASE_TTL_MS, checkTtl, type ConcurrencyGate, type Granted, type Refused } from './gate.js';
 
 export interface HeldLease {
@@ -49,42 +50,14 @@ export async function holdLease(
   return { ...result, lease };
 }
 
-/**
- * The leases a gate holds with one TTL, renewed together every TTL/3 by one
- * timer: a session that lasts less than that (most calls) costs a set entry,
- * not a timer and its closures. A lease added just before a tick is renewed
- * early, which is harmless; none waits longer than TTL/3.
- */
-class Renewals {
-  private readonly leases = new Set<Lease>();
-  private timer: NodeJS.Timeout | null = null;
+/** The leases a gate holds with one TTL, renewed together every TTL/3 by one timer (core/ticker.ts). */
+const renewals = new WeakMap<ConcurrencyGate, Map<number, Ticker<Lease>>>();
 
-  constructor(private readonly everyMs: number) {}
-
-  add(lease: Lease): void {
-    this.leases.add(lease);
-    if (this.timer !== null) return;
-    this.timer = setInterval(() => {
-      for (const l of this.leases) l.renew(this);
-    }, this.everyMs);
-    this.timer.unref();
-  }
-
-  delete(lease: Lease): void {
-    this.leases.delete(lease);
-    if (this.leases.size > 0 || this.timer === null) return;
-    clearInterval(this.timer);
-    this.timer = null;
-  }
-}
-
-const renewals = new WeakMap<ConcurrencyGate, Map<number, Renewals>>();
-
-function renewalsOf(gate: ConcurrencyGate, ttlMs: number): Renewals {
+function renewalsOf(gate: ConcurrencyGate, ttlMs: number): Ticker<Lease> {
   let byTtl = renewals.get(gate);
   if (byTtl === undefined) renewals.set(gate, (byTtl = new Map()));
   let r = byTtl.get(ttlMs);
-  if (r === undefined) byTtl.set(ttlMs, (r = new Renewals(Math.max(1, Math.floor(ttlMs / 3)))));
+  if (r === undefined) byTtl.set(ttlMs, (r = new Ticker(Math.max(1, Math.floor(ttlMs / 3)), (lease) => lease.renew())));
   return r;
 }
 
@@ -102,8 +75,8 @@ class Lease implements HeldLease {
     private readonly options: HoldLeaseOptions,
   ) {}
 
-  /** One renewal in flight at a time; a lease found gone is lost and leaves `from`. */
-  renew(from: Renewals): void {
+  /** One renewal in flight at a time; a lease found gone is lost and renewed no more. */
+  renew(): void {
     if (this.renewing || this.released !== null) return;
     this.renewing = true;
     this.gate.renew(this.account, this.resourceType, this.sessionId, this.ttlMs).then(
@@ -111,7 +84,7 @@ class Lease implements HeldLease {
         this.renewing = false;
         if (live || this.released !== null) return;
         this.lost = true;
-        from.delete(this);
+        renewalsOf(this.gate, this.ttlMs).delete(this);
         this.options.onLost?.(this);
       },
       (err: unknown) => {

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { Dialog, responseEndsDialog } from '../../../src/calls/dialog.js';
-import { LegKeepalive, type ProbedLeg } from '../../../src/calls/leg-keepalive.js';
+import { LegKeepalive, legProbes, type ProbedLeg } from '../../../src/calls/leg-keepalive.js';
 import { Headers } from '../../../src/sip/headers.js';
 import { SipResponse, type SipRequest } from '../../../src/sip/message.js';
 import type { ClientTransactionUser } from '../../../src/transaction/types.js';
@@ -62,7 +62,7 @@ describe('LegKeepalive', () => {
 
   function start(names: string[], lost: string[]): RecordingTransactions {
     const transactions = new RecordingTransactions();
-    keepalive = new LegKeepalive({ intervalMs: 5, transactions, legs: names.map((n) => leg(n, lost)) });
+    keepalive = new LegKeepalive({ probes: legProbes(5), transactions, legs: names.map((n) => leg(n, lost)) });
     keepalive.start();
     return transactions;
   }
@@ -126,7 +126,7 @@ describe('LegKeepalive', () => {
   it('a leg nothing reaches any more is lost without a probe', async () => {
     const transactions = new RecordingTransactions();
     const why = await new Promise<string>((resolve) => {
-      keepalive = new LegKeepalive({ intervalMs: 5, transactions, legs: [{ ...leg('gone', []), target: () => null, lost: resolve }] });
+      keepalive = new LegKeepalive({ probes: legProbes(5), transactions, legs: [{ ...leg('gone', []), target: () => null, lost: resolve }] });
       keepalive.start();
     });
     expect(why).to.equal('no route to the peer');
