@@ -43,6 +43,7 @@ export interface LegKeepaliveOptions {
 
 export class LegKeepalive {
   private running = false;
+  private startedAt = 0;
   private readonly inFlight = new Set<ProbedLeg>();
 
   constructor(private readonly o: LegKeepaliveOptions) {}
@@ -50,6 +51,7 @@ export class LegKeepalive {
   start(): void {
     if (this.o.probes === null || this.running) return;
     this.running = true;
+    this.startedAt = performance.now();
     // One shared, unref'd timer: a call never keeps the process alive by itself (its timeLimit timer is unref'd too).
     this.o.probes.add(this);
   }
@@ -61,8 +63,15 @@ export class LegKeepalive {
     this.o.probes?.delete(this);
   }
 
-  /** One round of probes (the ticker calls it). */
+  /**
+   * One round of probes (the ticker calls it). Not in the first interval of
+   * the call: a call answered just before a tick is not probed at once (most
+   * calls end before their first probe, and a peer that does not expect an
+   * OPTIONS so soon — sipp as a trunk — would take it as an error).
+   */
   probeAll(): void {
+    const probes = this.o.probes;
+    if (probes === null || performance.now() - this.startedAt < probes.everyMs) return;
     for (const leg of this.o.legs) this.probe(leg);
   }
 

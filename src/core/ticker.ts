@@ -14,7 +14,7 @@ export class Ticker<M> {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly everyMs: number,
+    readonly everyMs: number,
     private readonly tick: (member: M) => void,
   ) {}
 

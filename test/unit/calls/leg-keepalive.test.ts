@@ -123,6 +123,21 @@ describe('LegKeepalive', () => {
     expect(lost).to.deep.equal([]);
   });
 
+  it('no probe within the first interval of the call: a call answered just before a tick waits for the next', async () => {
+    const transactions = new RecordingTransactions();
+    const probes = legProbes(40);
+    // Another call keeps the ticker's phase: this one joins half-way to the next tick.
+    const other = new LegKeepalive({ probes, transactions: new RecordingTransactions(), legs: [leg('other', [])] });
+    other.start();
+    await new Promise((r) => setTimeout(r, 20));
+    const startedAt = performance.now();
+    keepalive = new LegKeepalive({ probes, transactions, legs: [leg('late', [])] });
+    keepalive.start();
+    await transactions.next();
+    other.stop();
+    expect(performance.now() - startedAt, 'the first probe comes a whole interval after the start, at least').to.be.at.least(39);
+  });
+
   it('a leg nothing reaches any more is lost without a probe', async () => {
     const transactions = new RecordingTransactions();
     const why = await new Promise<string>((resolve) => {
