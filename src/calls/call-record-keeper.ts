@@ -16,7 +16,8 @@ export function recordRenewals(renewEveryMs: number): Ticker<CallRecordKeeper> {
 }
 
 export class CallRecordKeeper {
-  private renewing = false;
+  /** In the ticker: some record is live. */
+  private ticking = false;
   private live: CallRecord[] = [];
 
   constructor(
@@ -31,14 +32,14 @@ export class CallRecordKeeper {
     for (const r of records) this.store.put(r).catch((err: unknown) => this.log.error({ err, callSid: r.sid }, 'writing a call record failed'));
     this.live = records.filter((r) => isLiveStatus(r.status));
     if (this.live.length === 0) return this.stop();
-    if (this.renewing) return;
-    this.renewing = true;
+    if (this.ticking) return;
+    this.ticking = true;
     this.renewals.add(this);
   }
 
   stop(): void {
-    if (!this.renewing) return;
-    this.renewing = false;
+    if (!this.ticking) return;
+    this.ticking = false;
     this.renewals.delete(this);
   }
 

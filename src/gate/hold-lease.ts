@@ -45,8 +45,9 @@ export async function holdLease(
   checkTtl(ttlMs);
   const result = await gate.acquire(account, resourceType, sessionId, limit, ttlMs);
   if (!result.granted) return result;
-  const lease = new Lease(gate, account, resourceType, sessionId, ttlMs, options);
-  renewalsOf(gate, ttlMs).add(lease);
+  const renewals = renewalsOf(gate, ttlMs);
+  const lease = new Lease(gate, renewals, account, resourceType, sessionId, ttlMs, options);
+  renewals.add(lease);
   return { ...result, lease };
 }
 
@@ -68,6 +69,7 @@ class Lease implements HeldLease {
 
   constructor(
     private readonly gate: ConcurrencyGate,
+    private readonly renewals: Ticker<Lease>,
     readonly account: string,
     readonly resourceType: string,
     readonly sessionId: string,
@@ -84,7 +86,7 @@ class Lease implements HeldLease {
         this.renewing = false;
         if (live || this.released !== null) return;
         this.lost = true;
-        renewalsOf(this.gate, this.ttlMs).delete(this);
+        this.renewals.delete(this);
         this.options.onLost?.(this);
       },
       (err: unknown) => {
@@ -96,7 +98,7 @@ class Lease implements HeldLease {
 
   release(): Promise<void> {
     if (this.released === null) {
-      renewalsOf(this.gate, this.ttlMs).delete(this);
+      this.renewals.delete(this);
       this.released = this.gate.release(this.account, this.resourceType, this.sessionId).then(
         () => undefined,
         (err: unknown) => this.options.onError?.(err),

@@ -7,7 +7,7 @@ import { ackAnswers } from './ack.js';
 import { HeldRequest } from './held-request.js';
 import type { SendTarget } from '../transport/types.js';
 import type { TransactionContext } from './context.js';
-import type { LingerId } from './lingering.js';
+import { entryGone, type LingerId } from './lingering.js';
 import type { TimerName, TimerOwner } from './timers.js';
 import { IGNORE_OUTCOME, type ClientTransaction, type ClientTransactionState, type ClientTransactionUser } from './types.js';
 
@@ -40,10 +40,7 @@ export abstract class ClientTransactionBase implements ClientTransaction, TimerO
 
   get state(): ClientTransactionState {
     // A compacted transaction is Terminated once its entry has gone (64·T1 later).
-    const compacted = this.compacted;
-    if (compacted !== null && this.current !== 'terminated' && !this.ctx.lingeringAcks.holds(this.id, compacted)) {
-      this.current = 'terminated';
-    }
+    if (this.current !== 'terminated' && entryGone(this.ctx.lingeringAcks, this.id, this.compacted)) this.current = 'terminated';
     return this.current;
   }
 

@@ -9,7 +9,7 @@
  * Every 2xx — retransmissions and other forks' — reaches the TU while Accepted;
  * retransmitted final failures are answered with the same ACK and not passed up.
  */
-import type { SipRequest, SipResponse } from '../sip/message.js';
+import type { SipResponse } from '../sip/message.js';
 import { serialize } from '../sip/serializer.js';
 import { createNon2xxAck } from './ack.js';
 import { ClientTransactionBase } from './client-base.js';
@@ -21,8 +21,8 @@ export class InviteClientTransaction extends ClientTransactionBase {
   private timerD: TimerHandle | null = null;
   private timerM: TimerHandle | null = null;
   private intervalA = 0;
-  /** The ACK sent for the final failure, resent for each retransmission of it (§17.1.1.2). */
-  private ack: SipRequest | null = null;
+  /** The ACK sent for the final failure, as sent: resent for each retransmission of it (§17.1.1.2). */
+  private ack: Buffer | null = null;
 
   start(): void {
     const t1 = this.ctx.settings.t1;
@@ -59,9 +59,9 @@ export class InviteClientTransaction extends ClientTransactionBase {
         } else {
           // §17.1.1.2: 3xx–6xx → Completed: ACK it, pass it up, Timer D (UDP) / 0 (reliable).
           this.state = 'completed';
-          this.ack = createNon2xxAck(this.request, response);
+          const ack = serialize(createNon2xxAck(this.request, response));
+          this.ack = ack;
           this.releaseRequest();
-          const ack = serialize(this.ack);
           this.ctx.transport.sendBytes(ack, this.target, this.onSendError);
           this.deliver(response);
           if (this.state !== 'completed') return;
@@ -76,7 +76,7 @@ export class InviteClientTransaction extends ClientTransactionBase {
         return;
       case 'completed':
         // §17.1.1.2: a retransmitted final response is ACKed again and absorbed.
-        if (status >= 300 && this.ack !== null) this.send(this.ack);
+        if (status >= 300 && this.ack !== null) this.ctx.transport.sendBytes(this.ack, this.target, this.onSendError);
         return;
       default:
         return;

@@ -32,6 +32,14 @@ const CHUNK_BYTES = 256 * 1024;
 /** A lingering entry, as the layer's table holds it: unique for the life of the table. */
 export type LingerId = number;
 
+/**
+ * True once a transaction kept as entry `id` (null: not compacted) has been
+ * forgotten by its table: its timer's 64·T1 are over, it is Terminated.
+ */
+export function entryGone(table: { holds(key: string, id: LingerId): boolean }, key: string, id: LingerId | null): boolean {
+  return id !== null && !table.holds(key, id);
+}
+
 /** What a lingering entry sends again: its bytes, and where to (two parts, kept in flat arrays). */
 export interface LingeringMessage<F, A> {
   bytes: Buffer;

@@ -7,7 +7,7 @@ import type { SipRequest, SipResponse } from '../sip/message.js';
 import { HeldRequest } from './held-request.js';
 import type { Flow, PreparedResponse } from '../transport/types.js';
 import type { TransactionContext } from './context.js';
-import type { LingerId } from './lingering.js';
+import { entryGone, type LingerId } from './lingering.js';
 import type { TimerName, TimerOwner } from './timers.js';
 import type { ServerTransaction, ServerTransactionState } from './types.js';
 
@@ -38,10 +38,7 @@ export abstract class ServerTransactionBase implements ServerTransaction, TimerO
 
   get state(): ServerTransactionState {
     // A compacted transaction is Terminated once the layer has forgotten its entry (64·T1 later).
-    const compacted = this.compacted;
-    if (compacted !== null && this.current !== 'terminated' && !this.ctx.lingering.holds(this.id, compacted)) {
-      this.current = 'terminated';
-    }
+    if (this.current !== 'terminated' && entryGone(this.ctx.lingering, this.id, this.compacted)) this.current = 'terminated';
     return this.current;
   }
 
